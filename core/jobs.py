@@ -1,0 +1,220 @@
+"""Jobs: long work done by a Celery worker, with steps and progress.
+
+A service calls `job_create` inside its transaction; the task is enqueued only
+once that transaction commits, so a worker never sees a job that was rolled
+back. The task, declared with `@job_task`, receives a `JobRun` that saves each
+change and pushes it to the browser."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Callable
+from contextlib import contextmanager
+
+from celery import shared_task
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from core.errors import Conflict, PortalError
+from core.events import event_record
+from core.models import Job, JobStatus, Severity, StepStatus
+from core.updates import publish
+
+logger = logging.getLogger(__name__)
+
+
+def job_publish(job: Job) -> None:
+    from core.api.serializers import JobSerializer  # the API's shape is the wire shape
+
+    payload = {"type": "job", **JobSerializer(job, context={"request": None}).data}
+    publish(payload, user_ids=[job.user_id])
+
+
+def job_create(
+    *,
+    title: str,
+    task,
+    steps: list[str],
+    target: Model | None = None,
+    user=None,
+    task_args: tuple = (),
+) -> Job:
+    """Create a pending job and enqueue `task(job_id, *task_args)` on commit.
+    The job's kind is the task's name. Raises Conflict when the target already
+    has an active job."""
+    task_id = str(uuid.uuid4())
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(
+                kind=task.name,
+                title=title,
+                steps=[{"name": name, "status": StepStatus.PENDING, "progress": 0} for name in steps],
+                target_type=ContentType.objects.get_for_model(target) if target else None,
+                target_id=str(target.pk) if target else "",
+                target_name=str(target) if target else "",
+                user=user if user and user.is_authenticated else None,
+                celery_task_id=task_id,
+            )
+    except IntegrityError:
+        raise Conflict(f"{target} is busy with another job; wait until it ends.")
+
+    def enqueue():
+        task.apply_async(args=[job.pk, *task_args], task_id=task_id)
+        job_publish(job)
+
+    transaction.on_commit(enqueue)
+    return job
+
+
+class JobRun:
+    """The running side of a job, held by its task."""
+
+    def __init__(self, job: Job):
+        self.job = job
+
+    def _save(self, *fields: str) -> None:
+        self.job.save(update_fields=list(fields))
+        job_publish(self.job)
+
+    def _step_index(self, name: str) -> int:
+        for index, step in enumerate(self.job.steps):
+            if step["name"] == name:
+                return index
+        self.job.steps.append({"name": name, "status": StepStatus.PENDING, "progress": 0})
+        return len(self.job.steps) - 1
+
+    def _overall_progress(self) -> int:
+        steps = self.job.steps
+        if not steps:
+            return self.job.progress
+        return int(sum(step["progress"] for step in steps) / len(steps))
+
+    @contextmanager
+    def step(self, name: str):
+        """Marks the step running, then done, or failed if the block raises."""
+        index = self._step_index(name)
+        self.job.steps[index].update(status=StepStatus.RUNNING, progress=0)
+        self._save("steps")
+        try:
+            yield
+        except BaseException:
+            self.job.steps[index]["status"] = StepStatus.FAILED
+            self._save("steps")
+            raise
+        self.job.steps[index].update(status=StepStatus.DONE, progress=100)
+        self.job.progress = self._overall_progress()
+        self._save("steps", "progress")
+
+    def step_progress(self, name: str, percent: int) -> None:
+        index = self._step_index(name)
+        self.job.steps[index]["progress"] = max(0, min(100, int(percent)))
+        self.job.progress = self._overall_progress()
+        self._save("steps", "progress")
+
+    def event(self, *, code: str, message: str, severity: str = Severity.NORMAL) -> None:
+        event_record(
+            code=code, message=message, severity=severity,
+            user=self.job.user, target=self.target, job=self.job,
+        )
+
+    @functools.cached_property
+    def target(self) -> Model | None:
+        if self.job.target_type is None:
+            return None
+        return self.job.target_type.get_object_for_this_type(pk=self.job.target_id)
+
+
+def _claim(job_id: int, worker: str) -> Job | None:
+    """Compare-and-swap pending -> running, so a redelivered message (acks_late)
+    never runs a job twice or revives one that has ended."""
+    claimed = Job.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+        status=JobStatus.RUNNING, started_at=timezone.now(), worker=worker
+    )
+    if not claimed:
+        logger.info("job %s is not pending any more; nothing to do", job_id)
+        return None
+    return Job.objects.select_related("target_type", "user").get(pk=job_id)
+
+
+def _end(job: Job, status: str, error: str = "") -> None:
+    job.status = status
+    job.error = error
+    job.ended_at = timezone.now()
+    if status == JobStatus.SUCCEEDED:
+        job.progress = 100
+    job.save(update_fields=["status", "error", "ended_at", "progress"])
+    job_publish(job)
+
+
+def failure_message(exc: BaseException) -> str:
+    if isinstance(exc, PortalError):
+        return exc.detail
+    message = getattr(exc, "message", None)  # hypervisor errors carry a clean one
+    if isinstance(message, str) and message:
+        return message
+    return f"Unexpected error ({type(exc).__name__}): {exc}"
+
+
+FailureHandler = Callable[[JobRun, str], None]
+_failure_handlers: dict[str, FailureHandler] = {}
+
+
+def _fail(run: JobRun, message: str) -> None:
+    job = run.job
+    handler = _failure_handlers.get(job.kind)
+    if handler is not None:
+        handler(run, message)
+    _end(job, JobStatus.FAILED, message)
+    run.event(code=f"{job.kind}.failed", message=f"{job.title} failed: {message}",
+              severity=Severity.ERROR)
+
+
+def job_task(*, name: str, on_failure: FailureHandler | None = None):
+    """Declares a Celery task that works on a job. The wrapped function gets the
+    JobRun and the task's extra arguments; a raised exception fails the job,
+    runs `on_failure` (which must undo any lock the job's service took) and
+    leaves an error event saying why."""
+
+    def decorate(work: Callable[..., None]):
+        if on_failure is not None:
+            _failure_handlers[name] = on_failure
+
+        @shared_task(name=name, bind=True, acks_late=True)
+        @functools.wraps(work)
+        def task(self, job_id: int, *args):
+            job = _claim(job_id, worker=self.request.hostname or "")
+            if job is None:
+                return
+            run = JobRun(job)
+            try:
+                work(run, *args)
+            except Exception as exc:
+                logger.exception("job %s (%s) failed", job.pk, job.kind)
+                _fail(run, failure_message(exc))
+                return
+            _end(job, JobStatus.SUCCEEDED)
+
+        return task
+
+    return decorate
+
+
+def jobs_fail_orphaned(*, worker: str) -> int:
+    """On worker start-up: jobs this worker was running died with its previous
+    process. Mark them failed with the reason, so nothing stays locked."""
+    orphans = Job.objects.filter(worker=worker, status=JobStatus.RUNNING).select_related(
+        "target_type", "user"
+    )
+    message = (
+        f"The worker {worker} stopped while this job was running and has been "
+        "restarted; the job did not finish. Run it again."
+    )
+    count = 0
+    for job in orphans:
+        _fail(JobRun(job), message)
+        count += 1
+    return count

@@ -1,0 +1,14 @@
+from celery import shared_task
+
+from core.jobs import JobRun, job_task
+from inventory import services
+
+
+@job_task(name="host.refresh")
+def host_refresh_task(run: JobRun) -> None:
+    services.host_refresh_run(run)
+
+
+@shared_task(name="hosts.check", ignore_result=True)
+def hosts_check_task() -> None:
+    services.hosts_check_all()

@@ -1,0 +1,81 @@
+"""Read-only pages; the inventory issue adds forms and actions."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, render
+
+from core.selectors import events_visible_to
+from inventory import selectors
+from inventory.selectors import data_center_status
+
+
+def _events_about(user, obj, limit: int = 20):
+    return events_visible_to(user).filter(target_id=str(obj.pk), target_type__model=obj._meta.model_name)[:limit]
+
+
+@login_required
+def datacenter_list(request):
+    data_centers = selectors.data_centers_visible_to(request.user)
+    if classification := request.GET.get("classification"):
+        data_centers = data_centers.filter(classification=classification)
+    for dc in data_centers:
+        dc.status = data_center_status(host_count=dc.host_count, up_hosts=dc.up_hosts)
+    return render(request, "inventory/datacenter_list.html", {"data_centers": data_centers})
+
+
+@login_required
+def datacenter_detail(request, pk: int):
+    dc = get_object_or_404(selectors.data_centers_visible_to(request.user), pk=pk)
+    dc.status = data_center_status(host_count=dc.host_count, up_hosts=dc.up_hosts)
+    return render(request, "inventory/datacenter_detail.html", {
+        "dc": dc,
+        "clusters": selectors.clusters_visible_to(request.user).filter(data_center=dc),
+        "storage_domains": selectors.storage_domains_visible_to(request.user).filter(data_center=dc),
+        "events": _events_about(request.user, dc),
+    })
+
+
+@login_required
+def cluster_list(request):
+    return render(request, "inventory/cluster_list.html",
+                  {"clusters": selectors.clusters_visible_to(request.user)})
+
+
+@login_required
+def cluster_detail(request, pk: int):
+    cluster = get_object_or_404(selectors.clusters_visible_to(request.user), pk=pk)
+    return render(request, "inventory/cluster_detail.html", {
+        "cluster": cluster,
+        "hosts": selectors.hosts_visible_to(request.user).filter(cluster=cluster),
+        "events": _events_about(request.user, cluster),
+    })
+
+
+@login_required
+def host_list(request):
+    hosts = selectors.hosts_visible_to(request.user)
+    if status := request.GET.get("status"):
+        hosts = hosts.filter(status=status)
+    return render(request, "inventory/host_list.html", {"hosts": hosts})
+
+
+@login_required
+def host_detail(request, pk: int):
+    host = get_object_or_404(selectors.hosts_visible_to(request.user), pk=pk)
+    return render(request, "inventory/host_detail.html", {
+        "host": host,
+        "is_spm": host.cluster.data_center.spm_host_id == host.pk,
+        "events": _events_about(request.user, host),
+    })
+
+
+@login_required
+def storagedomain_list(request):
+    return render(request, "inventory/storagedomain_list.html",
+                  {"storage_domains": selectors.storage_domains_visible_to(request.user)})
+
+
+@login_required
+def storagedomain_detail(request, pk: int):
+    domain = get_object_or_404(selectors.storage_domains_visible_to(request.user), pk=pk)
+    return render(request, "inventory/storagedomain_detail.html",
+                  {"domain": domain, "events": _events_about(request.user, domain)})

@@ -1,0 +1,28 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.routers import DefaultRouter
+
+from core.api.views import EventViewSet, JobViewSet
+from inventory.api.views import (
+    ClusterViewSet,
+    DataCenterViewSet,
+    HostViewSet,
+    StorageDomainViewSet,
+)
+
+router = DefaultRouter()
+router.register("datacenters", DataCenterViewSet, basename="datacenter")
+router.register("clusters", ClusterViewSet, basename="cluster")
+router.register("hosts", HostViewSet, basename="host")
+router.register("storagedomains", StorageDomainViewSet, basename="storagedomain")
+router.register("jobs", JobViewSet, basename="job")
+router.register("events", EventViewSet, basename="event")
+
+app_name = "api"
+urlpatterns = [
+    path("auth/token/", ObtainAuthToken.as_view(), name="auth-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+]

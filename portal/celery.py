@@ -1,0 +1,26 @@
+import os
+
+from celery import Celery
+from celery.signals import worker_ready
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def schedule_periodic_tasks(sender, **kwargs):
+    from django.conf import settings
+
+    sender.add_periodic_task(
+        settings.HOST_CHECK_INTERVAL_SECONDS, sender.signature("hosts.check"), name="check hosts"
+    )
+
+
+@worker_ready.connect
+def fail_jobs_of_previous_run(sender, **kwargs):
+    from core.jobs import jobs_fail_orphaned
+
+    jobs_fail_orphaned(worker=sender.hostname)

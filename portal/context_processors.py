@@ -1,0 +1,28 @@
+from django.urls import reverse
+
+# (label, url name or None while the page does not exist yet)
+NAVIGATION = [
+    ("Dashboard", "dashboard"),
+    ("Data centers", "inventory:datacenter-list"),
+    ("Clusters", "inventory:cluster-list"),
+    ("Hosts", "inventory:host-list"),
+    ("Storage", "inventory:storagedomain-list"),
+    ("Networks", None),
+    ("VMs", None),
+    ("Templates", None),
+    ("Jobs", "core:job-list"),
+    ("Events", "core:event-list"),
+]
+
+
+def navigation(request):
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    items = []
+    for label, url_name in NAVIGATION:
+        url = reverse(url_name) if url_name else None
+        current = url is not None and (
+            request.path == url if url == "/" else request.path.startswith(url)
+        )
+        items.append({"label": label, "url": url, "current": current})
+    return {"navigation": items}

@@ -13,6 +13,14 @@ from core.models import Permission, Role
 SUPERUSER_ROLE = "SuperUser"
 
 
+def superuser_role() -> Role:
+    """The built-in role (made by a migration; made again if someone removed it)."""
+    role, _ = Role.objects.get_or_create(
+        name=SUPERUSER_ROLE, defaults={"description": "Every action on every object.", "actions": ["*"]}
+    )
+    return role
+
+
 def admin_ensure(*, username: str, credentials_file: Path) -> tuple[str, str | None]:
     """Create the admin with a random password the first time, grant it the
     SuperUser role system-wide, and keep the first password in a file only
@@ -30,8 +38,7 @@ def admin_ensure(*, username: str, credentials_file: Path) -> tuple[str, str | N
             credentials_file.parent.mkdir(parents=True, exist_ok=True)
             credentials_file.write_text(f"{username}\n{password}\n")
             credentials_file.chmod(0o600)
-        role = Role.objects.get(name=SUPERUSER_ROLE)
-        Permission.objects.get_or_create(role=role, user=user, object_type=None, object_id="")
+        Permission.objects.get_or_create(role=superuser_role(), user=user, object_type=None, object_id="")
     if not credentials_file.exists():
         return username, None
     saved_password = credentials_file.read_text().split("\n")[1]

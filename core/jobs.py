@@ -63,8 +63,10 @@ def job_create(
         raise Conflict(f"{target} is busy with another job; wait until it ends.")
 
     def enqueue():
-        task.apply_async(args=[job.pk, *task_args], task_id=task_id)
+        # Published before enqueueing: the worker's updates must never be
+        # overtaken by this older, pending state.
         job_publish(job)
+        task.apply_async(args=[job.pk, *task_args], task_id=task_id)
 
     transaction.on_commit(enqueue)
     return job
@@ -173,7 +175,7 @@ def _fail(run: JobRun, message: str) -> None:
               severity=Severity.ERROR)
 
 
-def job_task(*, name: str, on_failure: FailureHandler | None = None):
+def job_task(*, name: str, on_failure: FailureHandler | None = None, **celery_options):
     """Declares a Celery task that works on a job. The wrapped function gets the
     JobRun and the task's extra arguments; a raised exception fails the job,
     runs `on_failure` (which must undo any lock the job's service took) and
@@ -183,7 +185,7 @@ def job_task(*, name: str, on_failure: FailureHandler | None = None):
         if on_failure is not None:
             _failure_handlers[name] = on_failure
 
-        @shared_task(name=name, bind=True, acks_late=True)
+        @shared_task(name=name, bind=True, acks_late=True, **celery_options)
         @functools.wraps(work)
         def task(self, job_id: int, *args):
             job = _claim(job_id, worker=self.request.hostname or "")

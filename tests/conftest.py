@@ -1,0 +1,69 @@
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from core.accounts import superuser_role
+from core.models import Permission
+from tests.support.processes import REPO, PortalServer, Worker
+
+pytest_plugins = ["tests.plugins.real"]
+
+ARTIFACTS = REPO / "test-artifacts"
+PASSWORD = "correct-horse-battery"
+
+
+def make_user(username: str, **extra):
+    return get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
+
+
+@pytest.fixture
+def admin(db):
+    """An administrator as set-up makes one: the SuperUser role, system-wide."""
+    user = make_user("admin", is_staff=True)
+    Permission.objects.create(role=superuser_role(), user=user)
+    return user
+
+
+@pytest.fixture
+def alice(db):
+    """Owns things."""
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(db):
+    """Is granted things by others."""
+    return make_user("bob")
+
+
+@pytest.fixture
+def charlie(db):
+    """Has nothing at all."""
+    return make_user("charlie")
+
+
+@pytest.fixture
+def api(admin):
+    client = APIClient()
+    client.force_authenticate(admin)
+    return client
+
+
+@pytest.fixture
+def anonymous_api():
+    return APIClient()
+
+
+@pytest.fixture(scope="session")
+def worker(django_db_setup, django_db_blocker, redis_url):
+    """A real Celery worker on the test database and the tests' Redis."""
+    worker = Worker("tests-shared", ARTIFACTS / "logs" / "worker.log").start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+def portal_server(django_db_setup, redis_url):
+    server = PortalServer(ARTIFACTS / "logs" / "daphne.log").start()
+    yield server
+    server.stop()

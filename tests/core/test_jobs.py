@@ -1,0 +1,91 @@
+"""The job machinery, run in-process (Celery's eager `apply`)."""
+
+import pytest
+
+from core.errors import Conflict
+from core.jobs import job_create, jobs_fail_orphaned
+from core.models import Event, Job, JobStatus, Severity, StepStatus
+from tests.core import job_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+def create(task, target, user=None, **kwargs) -> Job:
+    return job_create(title="Test job", task=task, steps=job_tasks.STEPS, target=target, user=user, **kwargs)
+
+
+def test_it_creates_a_pending_job_with_its_steps_declared(admin):
+    job = create(job_tasks.three_steps, target=admin, user=admin)
+    assert job.status == JobStatus.PENDING
+    assert job.kind == "test.three_steps"
+    assert [step["name"] for step in job.steps] == job_tasks.STEPS
+    assert {step["status"] for step in job.steps} == {StepStatus.PENDING}
+
+
+def test_it_refuses_a_second_active_job_on_the_same_object(admin):
+    create(job_tasks.three_steps, target=admin)
+    with pytest.raises(Conflict, match="busy with another job"):
+        create(job_tasks.three_steps, target=admin)
+    assert Job.objects.count() == 1
+
+
+def test_it_allows_a_new_job_once_the_last_one_ended(admin):
+    first = create(job_tasks.three_steps, target=admin)
+    job_tasks.three_steps.apply(args=[first.pk, 0])
+    second = create(job_tasks.three_steps, target=admin)
+    assert second.pk != first.pk
+
+
+def test_it_enqueues_only_when_the_transaction_commits(admin, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        create(job_tasks.three_steps, target=admin)
+    assert len(callbacks) == 1
+
+
+def test_it_runs_steps_to_success_with_full_progress(admin):
+    job = create(job_tasks.three_steps, target=admin)
+    job_tasks.three_steps.apply(args=[job.pk, 0])
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    assert job.progress == 100
+    assert [step["status"] for step in job.steps] == [StepStatus.DONE] * 3
+    assert job.started_at <= job.ended_at
+
+
+def test_it_fails_the_job_unlocks_and_leaves_an_event_saying_why(admin):
+    job = create(job_tasks.fails, target=admin, user=admin)
+    job_tasks.fails.apply(args=[job.pk])
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "the disk is on fire" in job.error
+    assert job.target_name.startswith(job_tasks.UNLOCKED_MARK)
+    assert [s["status"] for s in job.steps[:2]] == [StepStatus.DONE, StepStatus.FAILED]
+    event = Event.objects.get(job=job)
+    assert event.severity == Severity.ERROR
+    assert event.code == "test.fails.failed"
+    assert "the disk is on fire" in event.message
+    assert event.user == admin
+
+
+def test_it_does_not_run_a_job_twice_when_the_message_is_redelivered(admin):
+    job = create(job_tasks.three_steps, target=admin)
+    job_tasks.three_steps.apply(args=[job.pk, 0])
+    ended_at = Job.objects.get(pk=job.pk).ended_at
+    job_tasks.three_steps.apply(args=[job.pk, 0])
+    assert Job.objects.get(pk=job.pk).ended_at == ended_at
+
+
+def test_it_fails_the_running_jobs_of_a_restarted_worker_only(admin, bob):
+    mine = create(job_tasks.sleeps, target=admin)
+    theirs = create(job_tasks.sleeps, target=bob)
+    Job.objects.filter(pk=mine.pk).update(status=JobStatus.RUNNING, worker="w1@host")
+    Job.objects.filter(pk=theirs.pk).update(status=JobStatus.RUNNING, worker="w2@host")
+
+    assert jobs_fail_orphaned(worker="w1@host") == 1
+
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.status == JobStatus.FAILED
+    assert "w1@host stopped while this job was running" in mine.error
+    assert mine.target_name.startswith(job_tasks.UNLOCKED_MARK)
+    assert theirs.status == JobStatus.RUNNING

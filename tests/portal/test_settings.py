@@ -1,0 +1,40 @@
+"""A missing or invalid setting stops start-up with a message naming it."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.processes import REPO
+
+
+def start_with(**environment) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
+    env.update(environment)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    "name, value, words",
+    [
+        ("DEBUG", "maybe", "must be true or false"),
+        ("DATABASE_URL", "mysql://db/portal", "must be a sqlite:/// or postgres:// URL"),
+        ("REDIS_URL", "http://127.0.0.1:6379", "must be a redis:// URL"),
+        ("SECRET_KEY", "short", "shorter than 32 characters"),
+        ("ALLOWED_HOSTS", " , ", "is empty"),
+        ("HOST_CHECK_INTERVAL_SECONDS", "often", "whole number of seconds"),
+    ],
+)
+def test_it_refuses_to_start_with_a_bad_setting_and_names_it(name, value, words):
+    result = start_with(**{name: value})
+    assert result.returncode != 0
+    assert f"Setting {name} {words}" in result.stderr
+
+
+def test_it_starts_with_the_defaults():
+    result = start_with()
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout

@@ -175,7 +175,7 @@ def _fail(run: JobRun, message: str) -> None:
               severity=Severity.ERROR)
 
 
-def job_task(*, name: str, on_failure: FailureHandler | None = None, **celery_options):
+def job_task(*, name: str, on_failure: FailureHandler | None = None):
     """Declares a Celery task that works on a job. The wrapped function gets the
     JobRun and the task's extra arguments; a raised exception fails the job,
     runs `on_failure` (which must undo any lock the job's service took) and
@@ -185,7 +185,7 @@ def job_task(*, name: str, on_failure: FailureHandler | None = None, **celery_op
         if on_failure is not None:
             _failure_handlers[name] = on_failure
 
-        @shared_task(name=name, bind=True, acks_late=True, **celery_options)
+        @shared_task(name=name, bind=True, acks_late=True)
         @functools.wraps(work)
         def task(self, job_id: int, *args):
             job = _claim(job_id, worker=self.request.hostname or "")

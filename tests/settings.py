@@ -7,3 +7,5 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("HOST_CHECK_INTERVAL_SECONDS", "3600")
 
 from portal.settings import *  # noqa: E402,F401,F403
+
+CELERY_TASK_ROUTES = {"test.sleeps": {"queue": "tests-sleeps"}}

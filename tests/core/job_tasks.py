@@ -31,11 +31,12 @@ def fails(run: JobRun) -> None:
         raise RuntimeError("the disk is on fire")
 
 
-# Its own queue, so that only the worker a test means to kill takes it.
+# Routed to its own queue (tests/settings.py), so that only the worker a test
+# means to kill takes it.
 SLEEPS_QUEUE = "tests-sleeps"
 
 
-@job_task(name="test.sleeps", on_failure=_unlock, queue=SLEEPS_QUEUE)
+@job_task(name="test.sleeps", on_failure=_unlock)
 def sleeps(run: JobRun, seconds: float) -> None:
     with run.step("Sleep"):
         time.sleep(seconds)

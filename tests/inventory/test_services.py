@@ -1,8 +1,6 @@
 """Host monitoring and SPM election, on libvirt's test driver."""
 
 import pytest
-from lxml import etree
-
 import hypervisor
 from core.models import Event
 from inventory import services
@@ -16,21 +14,21 @@ UNREACHABLE = "qemu+tcp://127.0.0.1:1/system"
 
 
 def test_it_reads_the_facts_of_a_simulated_host_and_brings_it_up():
-    host = HostFactory(uri=simulated_host_uri())
+    # two-socket-ht.xml: 2 NUMA cells, each one socket of 4 cores x 2 threads, 32 GiB.
+    host = HostFactory(uri=simulated_host_uri("two-socket-ht.xml"))
     services.host_check(host=host, read_facts=True)
     host.refresh_from_db()
 
-    capabilities = etree.fromstring(hypervisor.get_connection(host.uri).getCapabilities().encode())
-    cells = capabilities.findall("host/topology/cells/cell")
     assert host.status == HostStatus.UP
-    assert host.cpu_total == len(capabilities.findall("host/topology/cells/cell/cpus/cpu"))
-    assert host.cpu_sockets * host.cpu_cores_per_socket * host.cpu_threads_per_core == host.cpu_total
-    assert [node["index"] for node in host.numa_nodes] == [int(cell.get("id")) for cell in cells]
-    assert [node["cpus"] for node in host.numa_nodes] == [
-        [int(cpu.get("id")) for cpu in cell.findall("cpus/cpu")] for cell in cells
+    assert (host.cpu_sockets, host.cpu_cores_per_socket, host.cpu_threads_per_core) == (2, 4, 2)
+    assert host.cpu_total == 16 and host.cpu_model == "Skylake-Server"
+    assert host.memory_mb == 32768
+    assert host.numa_nodes == [
+        {"index": 0, "cpus": list(range(0, 8)), "memory_mb": 16384},
+        {"index": 1, "cpus": list(range(8, 16)), "memory_mb": 16384},
     ]
     assert host.domain_type == "test" and host.kvm is False
-    assert host.facts_updated_at is not None
+    assert host.libvirt_version and host.facts_updated_at is not None
 
 
 def test_it_marks_an_unreachable_host_non_responsive_with_the_reason():
@@ -79,6 +77,12 @@ class TestSpm:
     def test_it_never_elects_a_host_with_priority_minus_one(self):
         (never,) = self.make_hosts(-1)
         assert services.spm_review(data_center=never.cluster.data_center) is None
+
+    def test_it_says_so_when_the_spm_leaves_and_no_host_can_take_over(self):
+        spm, _ = self.make_hosts(5, -1)
+        services.spm_review(data_center=spm.cluster.data_center)
+        services.host_set_status(host=spm, status=HostStatus.NON_RESPONSIVE, reason="gone")
+        assert spm.cluster.data_center.__class__.objects.get(pk=spm.cluster.data_center_id).spm_host is None
         assert Event.objects.filter(code="spm.none").exists()
 
     def test_it_hands_the_role_over_when_the_spm_host_leaves_up(self):

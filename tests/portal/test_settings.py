@@ -23,9 +23,9 @@ def start_with(**environment) -> subprocess.CompletedProcess:
         ("DEBUG", "maybe", "must be true or false"),
         ("DATABASE_URL", "mysql://db/portal", "must be a sqlite:/// or postgres:// URL"),
         ("REDIS_URL", "http://127.0.0.1:6379", "must be a redis:// URL"),
-        ("SECRET_KEY", "short", "shorter than 32 characters"),
+        ("SECRET_KEY", "short", "is shorter than 32 characters"),
         ("ALLOWED_HOSTS", " , ", "is empty"),
-        ("HOST_CHECK_INTERVAL_SECONDS", "often", "whole number of seconds"),
+        ("HOST_CHECK_INTERVAL_SECONDS", "often", "must be a whole number of seconds"),
     ],
 )
 def test_it_refuses_to_start_with_a_bad_setting_and_names_it(name, value, words):

@@ -1,0 +1,90 @@
+"""The portal's only door to libvirt: plain Python, no Django, nothing of ours.
+
+Everything here takes a host URI (validated by ``hypervisor.uri``) and raises
+only ``HypervisorError`` subclasses (``hypervisor.errors``).
+"""
+
+from hypervisor.capabilities import Capabilities, parse_capabilities
+from hypervisor.connection import add_close_listener, check_connection, close_all, get_connection, open_connection
+from hypervisor.domain_xml import PORTAL_NS, build_domain_xml, parse_domain_xml
+from hypervisor.domains import (
+    DomainSummary,
+    define_domain,
+    destroy_domain,
+    domain_state,
+    domain_xml,
+    list_domains,
+    start_domain,
+    undefine_domain,
+)
+from hypervisor.errors import (
+    Conflict,
+    DomainNotFound,
+    HostUnreachable,
+    HypervisorError,
+    InvalidSpec,
+    InvalidURI,
+    InvalidXML,
+    NotFound,
+    NotSupported,
+    libvirt_errors,
+    translate,
+)
+from hypervisor.events import DomainEvent, LifecycleListener, listen_lifecycle
+from hypervisor.host import read_host_info
+from hypervisor.specs import (
+    CpuTopology,
+    DiskSpec,
+    DomainSpec,
+    GraphicsSpec,
+    HostInfo,
+    NicSpec,
+    NumaCell,
+    SerialSpec,
+)
+from hypervisor.uri import validate_uri
+
+__all__ = [
+    "PORTAL_NS",
+    "Capabilities",
+    "Conflict",
+    "CpuTopology",
+    "DiskSpec",
+    "DomainEvent",
+    "DomainNotFound",
+    "DomainSpec",
+    "DomainSummary",
+    "GraphicsSpec",
+    "HostInfo",
+    "HostUnreachable",
+    "HypervisorError",
+    "InvalidSpec",
+    "InvalidURI",
+    "InvalidXML",
+    "LifecycleListener",
+    "NicSpec",
+    "NotFound",
+    "NotSupported",
+    "NumaCell",
+    "SerialSpec",
+    "add_close_listener",
+    "build_domain_xml",
+    "check_connection",
+    "close_all",
+    "define_domain",
+    "destroy_domain",
+    "domain_state",
+    "domain_xml",
+    "get_connection",
+    "libvirt_errors",
+    "list_domains",
+    "listen_lifecycle",
+    "open_connection",
+    "parse_capabilities",
+    "parse_domain_xml",
+    "read_host_info",
+    "start_domain",
+    "translate",
+    "undefine_domain",
+    "validate_uri",
+]

@@ -1,0 +1,73 @@
+"""The read-only inventory pages, as a logged-in admin sees them."""
+
+import pytest
+from django.urls import reverse
+
+from inventory.choices import HostStatus
+from tests.inventory.factories import HostFactory, StorageDomainFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def logged_in(client, admin):
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def host():
+    return HostFactory(
+        status=HostStatus.UP, cpu_sockets=2, cpu_cores_per_socket=2, cpu_threads_per_core=1, cpu_total=4,
+        memory_mb=8192, numa_nodes=[{"index": 0, "cpus": [0, 1], "memory_mb": 4096},
+                                    {"index": 1, "cpus": [2, 3], "memory_mb": 4096}],
+    )
+
+
+@pytest.mark.parametrize("name", ["datacenter-list", "cluster-list", "host-list", "storagedomain-list"])
+def test_it_sends_an_anonymous_visitor_to_the_login_page(client, name):
+    response = client.get(reverse(f"inventory:{name}"))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_it_lists_hosts_with_a_coloured_status_word(logged_in, host):
+    page = logged_in.get(reverse("inventory:host-list")).content.decode()
+    assert host.name in page
+    assert 'data-status="up"' in page and ">Up<" in page
+
+
+def test_it_draws_every_numa_node_and_cpu_on_the_host_page(logged_in, host):
+    page = logged_in.get(reverse("inventory:host-detail", args=[host.pk])).content.decode()
+    assert "NUMA node 0" in page and "NUMA node 1" in page
+    assert page.count("data-cpu=") == 4
+
+
+def test_it_shows_a_non_responsive_host_with_its_reason_instead_of_failing(logged_in):
+    host = HostFactory(status=HostStatus.NON_RESPONSIVE, status_reason="Connection refused by 10.9.9.9")
+    for url in (reverse("inventory:host-list"), reverse("inventory:host-detail", args=[host.pk])):
+        response = logged_in.get(url)
+        assert response.status_code == 200
+        assert "Connection refused by 10.9.9.9" in response.content.decode()
+
+
+def test_it_renders_every_inventory_page(logged_in, host):
+    domain = StorageDomainFactory(data_center=host.cluster.data_center)
+    urls = [
+        reverse("dashboard"),
+        reverse("inventory:datacenter-list"),
+        reverse("inventory:datacenter-detail", args=[host.cluster.data_center.pk]),
+        reverse("inventory:cluster-list"),
+        reverse("inventory:cluster-detail", args=[host.cluster.pk]),
+        reverse("inventory:storagedomain-list"),
+        reverse("inventory:storagedomain-detail", args=[domain.pk]),
+        reverse("core:job-list"),
+        reverse("core:event-list"),
+        reverse("core:job-tray"),
+    ]
+    for url in urls:
+        assert logged_in.get(url).status_code == 200, url
+
+
+def test_it_hides_a_host_from_a_user_without_grants(client, charlie, host):
+    client.force_login(charlie)
+    assert client.get(reverse("inventory:host-detail", args=[host.pk])).status_code == 404

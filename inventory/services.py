@@ -126,9 +126,15 @@ def host_refresh_run(run: JobRun) -> None:
             host_set_status(host=host, status=HostStatus.NON_RESPONSIVE, reason=error.message)
             raise
     with run.step("Read host facts"):
-        host_store_facts(host=host, info=hypervisor.read_host_info(host.uri))
+        info = hypervisor.read_host_info(host.uri)
+        host_store_facts(host=host, info=info)
     host_set_status(host=host, status=HostStatus.UP)
-    run.event(code="host.refreshed", message=f"Host {host.name} facts were read again.")
+    topology = info.topology
+    run.event(code="host.refreshed", message=(
+        f"Host {host.name} facts read: {topology.sockets} socket(s) x {topology.cores} core(s) x "
+        f"{topology.threads} thread(s), {len(info.numa_cells)} NUMA node(s), {info.memory_mb} MiB, "
+        f"guests run {'with KVM' if info.kvm else 'emulated (TCG)'}."
+    ))
 
 
 def spm_review(*, data_center: DataCenter) -> Host | None:

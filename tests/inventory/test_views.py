@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from inventory.choices import HostStatus
 from tests.inventory.factories import HostFactory, StorageDomainFactory
@@ -21,6 +22,7 @@ def host():
         status=HostStatus.UP, cpu_sockets=2, cpu_cores_per_socket=2, cpu_threads_per_core=1, cpu_total=4,
         memory_mb=8192, numa_nodes=[{"index": 0, "cpus": [0, 1], "memory_mb": 4096},
                                     {"index": 1, "cpus": [2, 3], "memory_mb": 4096}],
+        facts_updated_at=timezone.now(),
     )
 
 
@@ -39,7 +41,15 @@ def test_it_lists_hosts_with_a_coloured_status_word(logged_in, host):
 def test_it_draws_every_numa_node_and_cpu_on_the_host_page(logged_in, host):
     page = logged_in.get(reverse("inventory:host-detail", args=[host.pk])).content.decode()
     assert "NUMA node 0" in page and "NUMA node 1" in page
-    assert page.count("data-cpu=") == 4
+    assert [f'title="CPU {n}"' in page for n in range(4)] == [True] * 4
+    assert page.count('title="CPU ') == 4
+
+
+def test_it_says_the_facts_are_being_read_before_the_first_refresh(logged_in):
+    host = HostFactory(status=HostStatus.CONNECTING)
+    page = logged_in.get(reverse("inventory:host-detail", args=[host.pk])).content.decode()
+    assert "NUMA node" not in page
+    assert "Reading the host" in page
 
 
 def test_it_shows_a_non_responsive_host_with_its_reason_instead_of_failing(logged_in):

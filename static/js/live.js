@@ -1,0 +1,215 @@
+// Live updates: one websocket per page to /ws/updates/ (API.md "Live updates").
+// The server renders every page complete; this only moves what changes by
+// itself afterwards: job progress and status, the jobs tray, host status.
+//
+// Markup contract (see templates/):
+//   [data-job-id="7"]                 something showing job 7 (tray row, table row, detail page)
+//     [data-job-field="status"]       wraps its status label
+//     [data-job-field="progress"]     a .pf-v6-c-progress (templates/includes/progress.html)
+//     [data-job-step="Connect"]       a step row (job detail), with its own status/progress fields
+//   [data-job-detail]                 the job detail block, reloaded when the job ends
+//   [data-refresh-on-jobs][id]        reloaded (same URL, same id) when a job starts or ends
+//   [data-live-host="3"]              wraps host 3's status label (+ [data-live-host-reason])
+//   [data-refresh-on-host="3"][id]    reloaded when host 3's status changes (facts not read yet)
+//   [data-job-count]                  the masthead badge counting active jobs
+
+const ACTIVE = new Set(["pending", "running"]);
+
+// Label colours, as the ChoiceSets draw them (core/models/jobs.py, inventory/choices.py,
+// core/templatetags/portal_ui.py). "" is PatternFly's default grey.
+const LABEL_COLOURS = {
+  job: { pending: "", running: "pf-m-blue", succeeded: "pf-m-green", failed: "pf-m-red", cancelled: "pf-m-orange" },
+  step: { pending: "", running: "pf-m-blue", done: "pf-m-green", failed: "pf-m-red" },
+  host: {
+    installing: "pf-m-blue", connecting: "pf-m-blue", up: "pf-m-green",
+    preparing_for_maintenance: "pf-m-orange", maintenance: "pf-m-orange",
+    non_responsive: "pf-m-red", non_operational: "pf-m-red", error: "pf-m-red", down: "",
+  },
+};
+const ALL_LABEL_COLOURS = ["pf-m-blue", "pf-m-green", "pf-m-red", "pf-m-orange", "pf-m-teal", "pf-m-purple", "pf-m-yellow"];
+const BAR_STATES = { failed: "pf-m-danger", succeeded: "pf-m-success", done: "pf-m-success", cancelled: "pf-m-warning" };
+
+const trayBody = document.getElementById("job-tray-body");
+const trayUrl = trayBody?.getAttribute("hx-get");
+let activeJobs = new Set(); // ids (strings) of the jobs the tray last listed as active
+
+// Every status label in our ChoiceSets is its value made readable:
+// "non_responsive" → "Non responsive", "succeeded" → "Succeeded".
+function humanize(value) {
+  const words = String(value).replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function flash(el) {
+  el.classList.remove("portal-flash");
+  void el.offsetWidth; // restart the animation if it is still running
+  el.classList.add("portal-flash");
+  el.addEventListener("animationend", () => el.classList.remove("portal-flash"), { once: true });
+}
+
+function setLabel(label, kind, value) {
+  if (!label || label.dataset.status === value) return;
+  label.classList.remove(...ALL_LABEL_COLOURS);
+  const colour = LABEL_COLOURS[kind][value];
+  if (colour) label.classList.add(colour);
+  label.dataset.status = value;
+  const text = label.querySelector(".pf-v6-c-label__text");
+  if (text) text.textContent = humanize(value);
+  flash(label);
+}
+
+function setProgress(progress, percent, status) {
+  const pct = Math.max(0, Math.min(100, Math.round(Number(percent) || 0)));
+  const indicator = progress.querySelector(".pf-v6-c-progress__indicator");
+  const bar = progress.querySelector(".pf-v6-c-progress__bar");
+  const measure = progress.querySelector(".pf-v6-c-progress__measure");
+  if (indicator) indicator.style.width = `${pct}%`;
+  if (bar) bar.setAttribute("aria-valuenow", String(pct));
+  if (measure) measure.textContent = `${pct}%`;
+  progress.classList.remove(...Object.values(BAR_STATES));
+  if (BAR_STATES[status]) progress.classList.add(BAR_STATES[status]);
+}
+
+// The fields of `owner` itself: a job's own fields, not those of the step rows
+// (or other jobs) nested inside it, which carry their own status.
+function ownFields(owner, name) {
+  return [...owner.querySelectorAll(`[data-job-field="${name}"]`)].filter(
+    (field) => field.closest("[data-job-step], [data-job-id]") === owner,
+  );
+}
+
+function updateFields(owner, kind, status, progress) {
+  for (const field of ownFields(owner, "status")) setLabel(field.querySelector(".pf-v6-c-label"), kind, status);
+  for (const field of ownFields(owner, "progress")) setProgress(field, progress, status);
+}
+
+// Re-fetch this page and swap in the fresh copy of one element (by id). Bursts
+// of messages (a job's steps tick quickly) collapse into one request.
+const pendingReloads = new Map();
+function reloadElement(el) {
+  if (!el.id || !window.htmx) return;
+  clearTimeout(pendingReloads.get(el.id));
+  pendingReloads.set(el.id, setTimeout(() => {
+    pendingReloads.delete(el.id);
+    const selector = `#${CSS.escape(el.id)}`;
+    htmx.ajax("GET", location.href, { target: selector, select: selector, swap: "outerHTML" });
+  }, 250));
+}
+
+let trayTimer;
+function refreshTray() {
+  if (!trayUrl || !window.htmx) return;
+  clearTimeout(trayTimer);
+  trayTimer = setTimeout(() => htmx.ajax("GET", trayUrl, { target: "#job-tray-body", swap: "innerHTML" }), 250);
+}
+
+function showCount() {
+  for (const badge of document.querySelectorAll("[data-job-count]")) {
+    badge.textContent = String(activeJobs.size);
+    badge.classList.toggle("pf-m-unread", activeJobs.size > 0);
+    badge.classList.toggle("pf-m-read", activeJobs.size === 0);
+  }
+  document.getElementById("job-tray-toggle")?.setAttribute(
+    "title", activeJobs.size === 1 ? "1 job running" : `${activeJobs.size} jobs running`,
+  );
+}
+
+// Whenever the tray body is (re)loaded, it is the truth about which jobs are active.
+document.body.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target !== trayBody) return;
+  const ids = trayBody.querySelector("[data-active-ids]")?.dataset.activeIds || "";
+  activeJobs = new Set(ids.split(",").filter(Boolean));
+  showCount();
+});
+
+function onJob(msg) {
+  const id = String(msg.id);
+  for (const el of document.querySelectorAll(`[data-job-id="${CSS.escape(id)}"]`)) {
+    updateFields(el, "job", msg.status, msg.progress);
+    if (el.hasAttribute("data-job-detail")) updateJobDetail(el, msg);
+  }
+
+  // A job that starts or ends changes the tray, the counter and job lists;
+  // a job that merely moves on does not.
+  const wasActive = activeJobs.has(id);
+  const isActive = ACTIVE.has(msg.status);
+  if (wasActive !== isActive) {
+    if (isActive) activeJobs.add(id);
+    else activeJobs.delete(id);
+    showCount();
+    refreshTray();
+    document.querySelectorAll("[data-refresh-on-jobs][id]").forEach(reloadElement);
+  }
+}
+
+function updateJobDetail(el, msg) {
+  let unknownStep = false;
+  for (const step of msg.steps || []) {
+    const row = el.querySelector(`[data-job-step="${CSS.escape(step.name)}"]`);
+    if (row) updateFields(row, "step", step.status, step.progress);
+    else unknownStep = true;
+  }
+  // The error alert, end time and final events only exist server-side: reload
+  // the block when the job ends, or when a step appears that has no row yet.
+  const ended = ACTIVE.has(el.dataset.jobStatus) && !ACTIVE.has(msg.status);
+  el.dataset.jobStatus = msg.status;
+  if (ended || unknownStep) reloadElement(el);
+}
+
+function onHost(msg) {
+  const id = CSS.escape(String(msg.id));
+  document.querySelectorAll(`[data-refresh-on-host="${id}"][id]`).forEach(reloadElement);
+  for (const el of document.querySelectorAll(`[data-live-host="${id}"]`)) {
+    const label = el.querySelector(".pf-v6-c-label");
+    if (!label || label.dataset.status === msg.status) continue;
+    setLabel(label, "host", msg.status);
+    // The reason shown belonged to the old status; drop it unless a new one came along.
+    const reason = el.querySelector("[data-live-host-reason]");
+    if (reason && msg.status_reason) reason.textContent = msg.status_reason;
+    else reason?.remove();
+  }
+}
+
+const HANDLERS = { job: onJob, host: onHost };
+
+// ---- the socket, reconnecting with backoff ----
+
+const UNAUTHENTICATED = 4401; // core/consumers.py: the session ended, a reload shows the login page
+let retryDelay = 1000;
+let connectedBefore = false;
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/updates/`);
+
+  socket.addEventListener("open", () => {
+    retryDelay = 1000;
+    document.documentElement.dataset.live = "connected";
+    // Messages sent while we were away are lost: catch up on what matters most.
+    if (connectedBefore) {
+      refreshTray();
+      document.querySelectorAll("[data-refresh-on-jobs][id], [data-job-detail][id]").forEach(reloadElement);
+    }
+    connectedBefore = true;
+  });
+
+  socket.addEventListener("message", (event) => {
+    let msg;
+    try {
+      msg = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    HANDLERS[msg.type]?.(msg);
+  });
+
+  socket.addEventListener("close", (event) => {
+    document.documentElement.dataset.live = "disconnected";
+    if (event.code === UNAUTHENTICATED) return;
+    // Jitter, so that many tabs do not all come back in the same instant after a restart.
+    setTimeout(connect, retryDelay * (1 + Math.random() / 2));
+    retryDelay = Math.min(retryDelay * 2, 30000);
+  });
+}
+
+connect();

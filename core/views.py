@@ -36,5 +36,5 @@ def job_tray(request):
     jobs = jobs_visible_to(request.user)
     return render(request, "core/includes/job_tray.html", {
         "active_jobs": jobs.filter(status__in=JobStatus.ACTIVE)[:20],
-        "recent_jobs": jobs.exclude(status__in=JobStatus.ACTIVE)[:5],
+        "recent_jobs": jobs.exclude(status__in=JobStatus.ACTIVE).order_by("-ended_at")[:5],
     })

@@ -49,7 +49,7 @@ def host_set_status(*, host: Host, status: str, reason: str = "", expected: str 
             severity=severity,
             target=host,
         )
-        publish({"type": "host", "id": host.pk, "status": status})
+        publish({"type": "host", "id": host.pk, "status": status, "status_reason": reason})
         spm_review(data_center=host.cluster.data_center)
     return True
 

@@ -1,5 +1,5 @@
 from django import template
-from django.utils.html import format_html
+from django.utils.html import format_html, json_script
 
 from core.choices import ChoiceSet
 
@@ -12,16 +12,50 @@ LABEL_CLASSES = {
 }
 
 
+# The ChoiceSets whose labels live.js redraws when an update arrives.
+LIVE_CHOICE_SETS = ("JobStatus", "StepStatus", "HostStatus")
+
+
+def label_class(choices: type[ChoiceSet], value: str) -> str:
+    return LABEL_CLASSES.get(choices.colour(value), "")
+
+
 @register.simple_tag
 def status_label(value: str, choice_set: str):
     """A coloured label with the status word: colour alone is never the signal."""
     choices = ChoiceSet.registry[choice_set]
-    css = LABEL_CLASSES.get(choices.colour(value), "")
+    css = label_class(choices, value)
     return format_html(
         '<span class="pf-v6-c-label {} pf-m-compact" data-status="{}"><span class="pf-v6-c-label__content">'
         '<span class="pf-v6-c-label__text">{}</span></span></span>',
         css, value, choices.label(value),
     )
+
+
+@register.inclusion_tag("includes/status_filter.html", takes_context=True)
+def status_filter(context, param: str, choice_set: str, label: str):
+    """Toggle links filtering a list by one ChoiceSet field (?param=value)."""
+    return {
+        "param": param,
+        "choice_set": choice_set,
+        "label": label,
+        "values": ChoiceSet.registry[choice_set].values(),
+        "current": context["request"].GET.get(param, ""),
+    }
+
+
+@register.simple_tag
+def live_labels_json():
+    """The words and colours of the live ChoiceSets, for live.js: one truth."""
+    labels = {
+        name: {
+            value: {"label": ChoiceSet.registry[name].label(value),
+                    "css": label_class(ChoiceSet.registry[name], value)}
+            for value in ChoiceSet.registry[name].values()
+        }
+        for name in LIVE_CHOICE_SETS
+    }
+    return json_script(labels, "live-labels")
 
 
 @register.filter

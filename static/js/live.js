@@ -15,30 +15,18 @@
 
 const ACTIVE = new Set(["pending", "running"]);
 
-// Label colours, as the ChoiceSets draw them (core/models/jobs.py, inventory/choices.py,
-// core/templatetags/portal_ui.py). "" is PatternFly's default grey.
-const LABEL_COLOURS = {
-  job: { pending: "", running: "pf-m-blue", succeeded: "pf-m-green", failed: "pf-m-red", cancelled: "pf-m-orange" },
-  step: { pending: "", running: "pf-m-blue", done: "pf-m-green", failed: "pf-m-red" },
-  host: {
-    installing: "pf-m-blue", connecting: "pf-m-blue", up: "pf-m-green",
-    preparing_for_maintenance: "pf-m-orange", maintenance: "pf-m-orange",
-    non_responsive: "pf-m-red", non_operational: "pf-m-red", error: "pf-m-red", down: "",
-  },
-};
-const ALL_LABEL_COLOURS = ["pf-m-blue", "pf-m-green", "pf-m-red", "pf-m-orange", "pf-m-teal", "pf-m-purple", "pf-m-yellow"];
+// Each status's word and label colour, from the ChoiceSets themselves
+// (the live_labels_json tag in base.html), so there is one truth.
+const LABELS = JSON.parse(document.getElementById("live-labels")?.textContent || "{}");
+const CHOICE_SETS = { job: "JobStatus", step: "StepStatus", host: "HostStatus" };
+const ALL_LABEL_COLOURS = [
+  ...new Set(Object.values(LABELS).flatMap((set) => Object.values(set).map((choice) => choice.css)).filter(Boolean)),
+];
 const BAR_STATES = { failed: "pf-m-danger", succeeded: "pf-m-success", done: "pf-m-success", cancelled: "pf-m-warning" };
 
 const trayBody = document.getElementById("job-tray-body");
 const trayUrl = trayBody?.getAttribute("hx-get");
 let activeJobs = new Set(); // ids (strings) of the jobs the tray last listed as active
-
-// Every status label in our ChoiceSets is its value made readable:
-// "non_responsive" → "Non responsive", "succeeded" → "Succeeded".
-function humanize(value) {
-  const words = String(value).replaceAll("_", " ");
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
 
 function flash(el) {
   el.classList.remove("portal-flash");
@@ -49,12 +37,12 @@ function flash(el) {
 
 function setLabel(label, kind, value) {
   if (!label || label.dataset.status === value) return;
+  const choice = LABELS[CHOICE_SETS[kind]]?.[value] || { label: value, css: "" };
   label.classList.remove(...ALL_LABEL_COLOURS);
-  const colour = LABEL_COLOURS[kind][value];
-  if (colour) label.classList.add(colour);
+  if (choice.css) label.classList.add(choice.css);
   label.dataset.status = value;
   const text = label.querySelector(".pf-v6-c-label__text");
-  if (text) text.textContent = humanize(value);
+  if (text) text.textContent = choice.label;
   flash(label);
 }
 

@@ -81,3 +81,12 @@ def test_it_renders_every_inventory_page(logged_in, host):
 def test_it_hides_a_host_from_a_user_without_grants(client, charlie, host):
     client.force_login(charlie)
     assert client.get(reverse("inventory:host-detail", args=[host.pk])).status_code == 404
+
+
+def test_it_filters_hosts_by_status_with_a_link_for_every_status(logged_in):
+    HostFactory(name="steady", status=HostStatus.UP)
+    HostFactory(name="lost", status=HostStatus.NON_RESPONSIVE)
+    page = logged_in.get(reverse("inventory:host-list") + "?status=non_responsive").content.decode()
+    assert "lost" in page and "steady" not in page
+    for status in HostStatus.values():
+        assert f'href="?status={status}"' in page

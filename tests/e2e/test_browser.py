@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -30,7 +31,14 @@ def outside_playwrights_loop(work, *args, **kwargs):
     """Run work that publishes to the channel layer (async_to_sync) in a plain
     thread: this one carries Playwright's event loop."""
     result = {}
-    thread = threading.Thread(target=lambda: result.setdefault("value", work(*args, **kwargs)))
+
+    def run():
+        try:
+            result["value"] = work(*args, **kwargs)
+        finally:
+            connections.close_all()  # this thread's own; else the test database cannot be dropped
+
+    thread = threading.Thread(target=run)
     thread.start()
     thread.join(30)
     return result["value"]

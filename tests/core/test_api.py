@@ -66,3 +66,9 @@ def test_it_serves_the_openapi_schema_and_docs(api):
     assert schema.status_code == 200
     assert b"/api/v1/hosts/" in schema.content
     assert api.get("/api/v1/docs/").status_code == 200
+
+
+def test_it_builds_the_openapi_schema_without_warnings():
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")

@@ -109,3 +109,9 @@ class StorageDomainStatus(ChoiceSet):
         (INACTIVE, "Inactive", "red"),
         (LOCKED, "Locked", "orange"),
     ]
+
+
+class PowerAgent(ChoiceSet):
+    IPMILAN = "ipmilan"
+    REDFISH = "redfish"
+    CHOICES = [(IPMILAN, "IPMI over LAN", "blue"), (REDFISH, "Redfish", "cyan")]

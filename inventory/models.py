@@ -6,6 +6,7 @@ from inventory.choices import (
     DataCenterStorageType,
     HostStatus,
     MigrationPolicy,
+    PowerAgent,
     SchedulingPolicy,
     StorageDomainStatus,
     StorageDomainType,
@@ -96,6 +97,15 @@ class Host(models.Model):
     qemu_version = models.CharField(max_length=32, blank=True)
     facts_updated_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Out-of-band management (the host's BMC). The password is stored only
+    # encrypted (core.secrets) and never returned by the API.
+    pm_enabled = models.BooleanField(default=False)
+    pm_agent = models.CharField(max_length=16, choices=PowerAgent.choices(), blank=True)
+    pm_address = models.CharField(max_length=255, blank=True)
+    pm_port = models.PositiveIntegerField(null=True, blank=True)
+    pm_username = models.CharField(max_length=128, blank=True)
+    pm_password_encrypted = models.TextField(blank=True)
+    pm_options = models.CharField(max_length=512, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -78,6 +78,25 @@ def read_secret_key(generated_file: Path) -> str:
     return generated_file.read_text().strip()
 
 
+def read_fernet_key(generated_file: Path) -> str:
+    """FIELD_ENCRYPTION_KEY encrypts secrets at rest (BMC passwords). Apart
+    from SECRET_KEY, so rotating that one never makes stored secrets unreadable."""
+    from cryptography.fernet import Fernet
+
+    key = os.environ.get("FIELD_ENCRYPTION_KEY")
+    if key is None:
+        if not generated_file.exists():
+            generated_file.parent.mkdir(parents=True, exist_ok=True)
+            generated_file.write_text(Fernet.generate_key().decode())
+            generated_file.chmod(0o600)
+        key = generated_file.read_text().strip()
+    try:
+        Fernet(key.encode())
+    except ValueError:
+        raise SettingError("FIELD_ENCRYPTION_KEY", "must be a Fernet key (32 url-safe base64-encoded bytes)")
+    return key
+
+
 def read_seconds(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None:

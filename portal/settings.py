@@ -9,6 +9,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 SECRET_KEY = config.read_secret_key(VAR_DIR / "secret_key")
+FIELD_ENCRYPTION_KEY = config.read_fernet_key(VAR_DIR / "field_encryption_key")
 DEBUG = config.read_bool("DEBUG", default=False)
 ALLOWED_HOSTS = config.read_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]", required=True)
 # Behind an HTTPS reverse proxy the browser's origin differs from ours.

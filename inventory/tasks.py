@@ -9,6 +9,11 @@ def host_refresh_task(run: JobRun) -> None:
     services.host_refresh_run(run)
 
 
+@job_task(name="host.add", on_failure=services.hosts.host_add_failed)
+def host_add_task(run: JobRun) -> None:
+    services.host_add_run(run)
+
+
 @shared_task(name="hosts.check", ignore_result=True)
 def hosts_check_task() -> None:
     services.hosts_check_all()

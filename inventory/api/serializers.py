@@ -1,7 +1,12 @@
+from pathlib import PurePosixPath
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+import hypervisor
+from core.errors import InvalidInput
 from inventory.models import Cluster, DataCenter, Host, StorageDomain
+from inventory.scheduling import scheduling_parameters_clean
 from inventory.selectors import data_center_status
 
 
@@ -30,6 +35,17 @@ class ClusterSerializer(serializers.HyperlinkedModelSerializer):
             "migration_policy", "migration_bandwidth_mbps", "reserved_headroom_percent",
             "ksm_enabled", "ballooning_enabled", "threads_as_cores",
         ]
+
+    def validate(self, attrs):
+        policy = attrs.get("scheduling_policy", getattr(self.instance, "scheduling_policy", "none"))
+        given = attrs.get("scheduling_parameters")
+        if given is None and self.instance is not None and "scheduling_policy" not in attrs:
+            return attrs
+        try:
+            attrs["scheduling_parameters"] = scheduling_parameters_clean(policy=policy, given=given or {})
+        except InvalidInput as error:
+            raise serializers.ValidationError({"scheduling_parameters": [error.detail]})
+        return attrs
 
 
 @extend_schema_field({
@@ -75,6 +91,12 @@ class HostSerializer(serializers.HyperlinkedModelSerializer):
     def get_is_spm(self, host) -> bool:
         return host.cluster.data_center.spm_host_id == host.pk
 
+    def validate_uri(self, uri: str) -> str:
+        try:
+            return hypervisor.validate_uri(uri)
+        except hypervisor.InvalidURI as error:
+            raise serializers.ValidationError(error.message)
+
 
 class StorageDomainSerializer(serializers.HyperlinkedModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:storagedomain-detail")
@@ -87,3 +109,9 @@ class StorageDomainSerializer(serializers.HyperlinkedModelSerializer):
             "path", "status", "capacity_bytes", "allocated_bytes", "available_bytes",
         ]
         read_only_fields = ["status", "capacity_bytes", "allocated_bytes", "available_bytes"]
+
+    def validate_path(self, path: str) -> str:
+        pure = PurePosixPath(path)
+        if not pure.is_absolute() or ".." in pure.parts:
+            raise serializers.ValidationError("Give an absolute path without '..', e.g. /srv/storage/data.")
+        return str(pure)

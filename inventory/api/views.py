@@ -1,9 +1,10 @@
-"""Read-only for now: the inventory issue adds create, edit, delete and the
-host actions."""
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import status, viewsets
+from rest_framework.response import Response
 
-from rest_framework import viewsets
-
-from inventory import selectors
+from core.api.serializers import JobSerializer
+from core.permissions import require_permission
+from inventory import selectors, services
 from inventory.api.serializers import (
     ClusterSerializer,
     DataCenterSerializer,
@@ -11,38 +12,88 @@ from inventory.api.serializers import (
     StorageDomainSerializer,
 )
 
+WRITE_METHODS = ["get", "post", "patch", "delete", "head", "options"]
 
-class DataCenterViewSet(viewsets.ReadOnlyModelViewSet):
+
+class InventoryViewSet(viewsets.ModelViewSet):
+    """Create, edit and remove through the inventory services, with the
+    permission to do so checked first; responses are re-read through the
+    selector so that derived fields (status, counts) are filled in."""
+
+    http_method_names = WRITE_METHODS
+    selector = None
+
+    def get_queryset(self):
+        return type(self).selector(self.request.user)
+
+    def reread(self, obj):
+        return self.get_queryset().get(pk=obj.pk)
+
+    def perform_create(self, serializer):
+        require_permission(self.request.user, "create")
+        obj = services.object_create(
+            model=serializer.Meta.model, fields=serializer.validated_data, user=self.request.user
+        )
+        serializer.instance = self.reread(obj)
+
+    def perform_update(self, serializer):
+        require_permission(self.request.user, "change", serializer.instance)
+        obj = services.object_update(obj=serializer.instance, fields=serializer.validated_data, user=self.request.user)
+        serializer.instance = self.reread(obj)
+
+    def perform_destroy(self, instance):
+        require_permission(self.request.user, "delete", instance)
+        services.object_remove(obj=instance, user=self.request.user)
+
+
+class DataCenterViewSet(InventoryViewSet):
     serializer_class = DataCenterSerializer
+    selector = selectors.data_centers_visible_to
     filterset_fields = ["classification", "storage_type"]
     ordering_fields = ["name"]
 
-    def get_queryset(self):
-        return selectors.data_centers_visible_to(self.request.user)
 
-
-class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
+class ClusterViewSet(InventoryViewSet):
     serializer_class = ClusterSerializer
+    selector = selectors.clusters_visible_to
     filterset_fields = ["data_center", "scheduling_policy"]
     ordering_fields = ["name"]
 
-    def get_queryset(self):
-        return selectors.clusters_visible_to(self.request.user)
 
-
-class HostViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = HostSerializer
-    filterset_fields = ["cluster", "status", "kvm"]
-    ordering_fields = ["name", "status", "memory_mb", "cpu_total"]
-
-    def get_queryset(self):
-        return selectors.hosts_visible_to(self.request.user)
-
-
-class StorageDomainViewSet(viewsets.ReadOnlyModelViewSet):
+class StorageDomainViewSet(InventoryViewSet):
     serializer_class = StorageDomainSerializer
+    selector = selectors.storage_domains_visible_to
     filterset_fields = ["data_center", "domain_type", "storage_type", "status"]
     ordering_fields = ["name", "available_bytes"]
 
-    def get_queryset(self):
-        return selectors.storage_domains_visible_to(self.request.user)
+
+class HostViewSet(InventoryViewSet):
+    serializer_class = HostSerializer
+    selector = selectors.hosts_visible_to
+    filterset_fields = ["cluster", "status", "kvm"]
+    ordering_fields = ["name", "status", "memory_mb", "cpu_total"]
+
+    @extend_schema(responses={202: inline_serializer(
+        "HostAdded", {"host": HostSerializer(), "job": JobSerializer()}
+    )})
+    def create(self, request, *args, **kwargs):
+        """Adding a host is a job: connect, read its facts, bring it up."""
+        require_permission(request.user, "create")
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        host, job = services.host_add(user=request.user, **serializer.validated_data)
+        context = self.get_serializer_context()
+        return Response(
+            {"host": HostSerializer(self.reread(host), context=context).data,
+             "job": JobSerializer(job, context=context).data},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+    def perform_update(self, serializer):
+        require_permission(self.request.user, "change", serializer.instance)
+        host = services.host_update(host=serializer.instance, fields=dict(serializer.validated_data), user=self.request.user)
+        serializer.instance = self.reread(host)
+
+    def perform_destroy(self, instance):
+        require_permission(self.request.user, "delete", instance)
+        services.host_remove(host=instance, user=self.request.user)

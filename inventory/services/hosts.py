@@ -1,21 +1,21 @@
-"""Business rules of the inventory. Interfaces call these; tasks call these;
-only these talk to the hypervisor package."""
+"""Hosts: adding, monitoring, refreshing, editing and removing them."""
 
 from __future__ import annotations
 
 import logging
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 import hypervisor
+from core.errors import Conflict
 from core.events import event_record
 from core.jobs import JobRun, job_create
 from core.models import Job, Severity
 from core.updates import publish
 from inventory.choices import HostStatus
-from inventory.models import SPM_NEVER, Cluster, DataCenter, Host, StorageDomain
+from inventory.models import SPM_DEFAULT_PRIORITY, Host
+from inventory.services.spm import spm_review
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +117,69 @@ def host_refresh(*, host: Host, user=None) -> Job:
     )
 
 
-def host_refresh_run(run: JobRun) -> None:
+def host_add(*, name: str, cluster, uri: str, spm_priority: int = SPM_DEFAULT_PRIORITY, user) -> tuple[Host, Job]:
+    """Add a host (status installing) and start the job that connects to it."""
+    from inventory.tasks import host_add_task
+
+    with transaction.atomic():
+        host = Host.objects.create(
+            name=name, cluster=cluster, uri=hypervisor.validate_uri(uri), spm_priority=spm_priority,
+            status=HostStatus.INSTALLING,
+        )
+        event_record(code="host.added", target=host, user=user,
+                     message=f"Host {host.name} ({host.uri}) was added to cluster {cluster} by {user}.")
+        job = job_create(
+            title=f"Add host {host.name}", task=host_add_task, steps=["Connect", "Read host facts"],
+            target=host, user=user,
+        )
+    return host, job
+
+
+def host_add_run(run: JobRun) -> None:
+    host_refresh_run(run, expected=HostStatus.INSTALLING)
+
+
+def host_add_failed(run: JobRun, message: str) -> None:
+    """A host whose add failed must not stay installing (the monitor skips those)."""
+    host = Host.objects.select_related("cluster__data_center").get(pk=run.job.target_id)
+    host_set_status(host=host, status=HostStatus.NON_RESPONSIVE, reason=message)
+
+
+# Moving a host or pointing it elsewhere while it may run VMs would strand them.
+FIELDS_CHANGED_ONLY_IN_MAINTENANCE = ("cluster", "uri")
+
+
+def host_update(*, host: Host, fields: dict, user) -> Host:
+    from inventory.services.objects import object_update
+
+    moving = [f for f in FIELDS_CHANGED_ONLY_IN_MAINTENANCE if f in fields and fields[f] != getattr(host, f)]
+    if moving and host.status != HostStatus.MAINTENANCE:
+        raise Conflict(
+            f"Host {host.name} is {HostStatus.label(host.status).lower()}: its {' and '.join(moving)} "
+            "can change only in maintenance."
+        )
+    if "uri" in fields:
+        fields["uri"] = hypervisor.validate_uri(fields["uri"])
+    return object_update(obj=host, fields=fields, user=user)
+
+
+# The states in which nothing runs on the host and no job holds it.
+REMOVABLE_STATES = (HostStatus.MAINTENANCE, HostStatus.NON_RESPONSIVE, HostStatus.DOWN)
+
+
+def host_remove(*, host: Host, user) -> None:
+    from inventory.services.objects import object_remove
+
+    if host.status not in REMOVABLE_STATES:
+        raise Conflict(
+            f"Host {host.name} is {HostStatus.label(host.status).lower()}: put it in maintenance before removing it."
+        )
+    data_center = host.cluster.data_center
+    object_remove(obj=host, user=user)
+    spm_review(data_center=data_center)
+
+
+def host_refresh_run(run: JobRun, expected: str | None = None) -> None:
     host = Host.objects.select_related("cluster__data_center").get(pk=run.job.target_id)
     with run.step("Connect"):
         try:
@@ -128,62 +190,10 @@ def host_refresh_run(run: JobRun) -> None:
     with run.step("Read host facts"):
         info = hypervisor.read_host_info(host.uri)
         host_store_facts(host=host, info=info)
-    host_set_status(host=host, status=HostStatus.UP)
+    host_set_status(host=host, status=HostStatus.UP, expected=expected)
     topology = info.topology
     run.event(code="host.refreshed", message=(
         f"Host {host.name} facts read: {topology.sockets} socket(s) x {topology.cores} core(s) x "
         f"{topology.threads} thread(s), {len(info.numa_cells)} NUMA node(s), {info.memory_mb} MiB, "
         f"guests run {'with KVM' if info.kvm else 'emulated (TCG)'}."
     ))
-
-
-def spm_review(*, data_center: DataCenter) -> Host | None:
-    """Keep one SPM per data center: the up host with the highest priority
-    (-1 never). Hand the role over when the SPM host is no longer up."""
-    with transaction.atomic():
-        data_center = DataCenter.objects.select_for_update().get(pk=data_center.pk)
-        current = data_center.spm_host
-        if current is not None and current.status == HostStatus.UP:
-            return current
-        candidate = (
-            Host.objects.filter(cluster__data_center=data_center, status=HostStatus.UP)
-            .exclude(spm_priority=SPM_NEVER)
-            .order_by(F("spm_priority").desc(), "name")
-            .first()
-        )
-        if candidate == current:
-            return current
-        data_center.spm_host = candidate
-        data_center.save(update_fields=["spm_host"])
-    if candidate is None:
-        event_record(
-            code="spm.none", severity=Severity.WARNING, target=data_center,
-            message=f"Data center {data_center.name} has no SPM: no eligible host is up.",
-        )
-    else:
-        event_record(
-            code="spm.elected", target=data_center,
-            message=f"Host {candidate.name} is now the SPM of data center {data_center.name}.",
-        )
-    return candidate
-
-
-def demo_seed(*, storage_path: str, host_uri: str = "qemu:///system") -> Host:
-    """The demo data center of `make run`: idempotent, so running it twice is
-    harmless."""
-    hypervisor.validate_uri(host_uri)
-    data_center, _ = DataCenter.objects.get_or_create(
-        name="Default", defaults={"description": "The default data center"}
-    )
-    cluster, _ = Cluster.objects.get_or_create(
-        name="Default", defaults={"data_center": data_center, "description": "The default cluster"}
-    )
-    host, created = Host.objects.get_or_create(
-        name="localhost", defaults={"cluster": cluster, "uri": host_uri}
-    )
-    StorageDomain.objects.get_or_create(
-        name="local-data", defaults={"data_center": data_center, "path": storage_path}
-    )
-    if created:
-        event_record(code="host.added", target=host, message=f"Host {host.name} ({host_uri}) was added.")
-    return host

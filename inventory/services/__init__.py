@@ -1,0 +1,24 @@
+"""Business rules of the inventory. Interfaces and tasks call these; only
+these talk to the hypervisor package."""
+
+from inventory.services.hosts import (
+    host_add,
+    host_add_run,
+    host_check,
+    host_refresh,
+    host_refresh_run,
+    host_remove,
+    host_set_status,
+    host_store_facts,
+    host_update,
+    hosts_check_all,
+)
+from inventory.services.objects import object_create, object_remove, object_update
+from inventory.services.seed import demo_seed
+from inventory.services.spm import spm_review
+
+__all__ = [
+    "demo_seed", "host_add", "host_add_run", "host_check", "host_refresh", "host_refresh_run",
+    "host_remove", "host_set_status", "host_store_facts", "host_update", "hosts_check_all",
+    "object_create", "object_remove", "object_update", "spm_review",
+]

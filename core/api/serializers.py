@@ -28,3 +28,9 @@ class EventSerializer(serializers.HyperlinkedModelSerializer):
         model = Event
         fields = ["id", "url", "time", "severity", "code", "message", "user", "target", "job"]
         read_only_fields = fields
+
+
+class JobAcceptedSerializer(serializers.Serializer):
+    """The 202 answer of every action that starts long work (API.md)."""
+
+    job = JobSerializer(read_only=True)

@@ -1,8 +1,9 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api.serializers import JobSerializer
+from core.api.serializers import JobAcceptedSerializer, JobSerializer
 from core.permissions import require_permission
 from inventory import selectors, services
 from inventory.api.serializers import (
@@ -97,3 +98,23 @@ class HostViewSet(InventoryViewSet):
     def perform_destroy(self, instance):
         require_permission(self.request.user, "delete", instance)
         services.host_remove(host=instance, user=self.request.user)
+
+    def job_accepted(self, job):
+        body = JobAcceptedSerializer({"job": job}, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
+    @action(detail=True, methods=["post"])
+    def refresh(self, request, pk=None):
+        """Read the host's facts again (a job)."""
+        host = self.get_object()
+        require_permission(request.user, "change", host)
+        return self.job_accepted(services.host_refresh(host=host, user=request.user))
+
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
+    @action(detail=True, methods=["post"])
+    def activate(self, request, pk=None):
+        """Bring a host back from maintenance (a job)."""
+        host = self.get_object()
+        require_permission(request.user, "change", host)
+        return self.job_accepted(services.host_activate(host=host, user=request.user))

@@ -2,6 +2,8 @@
 these talk to the hypervisor package."""
 
 from inventory.services.hosts import (
+    host_activate,
+    host_activate_run,
     host_add,
     host_add_run,
     host_check,
@@ -18,7 +20,7 @@ from inventory.services.seed import demo_seed
 from inventory.services.spm import spm_review
 
 __all__ = [
-    "demo_seed", "host_add", "host_add_run", "host_check", "host_refresh", "host_refresh_run",
+    "demo_seed", "host_activate", "host_activate_run", "host_add", "host_add_run", "host_check", "host_refresh", "host_refresh_run",
     "host_remove", "host_set_status", "host_store_facts", "host_update", "hosts_check_all",
     "object_create", "object_remove", "object_update", "spm_review",
 ]

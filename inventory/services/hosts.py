@@ -104,10 +104,16 @@ def hosts_check_all() -> None:
             logger.info("host %s is not answering: %s", host.name, error.message)
 
 
+# A host being added or emptied for maintenance is held by that work.
+STATES_THAT_REFUSE_REFRESH = (HostStatus.INSTALLING, HostStatus.PREPARING_FOR_MAINTENANCE)
+
+
 def host_refresh(*, host: Host, user=None) -> Job:
     """Re-read a host's facts now (a job: connecting may take seconds)."""
     from inventory.tasks import host_refresh_task
 
+    if host.status in STATES_THAT_REFUSE_REFRESH:
+        raise Conflict(f"Host {host.name} is {HostStatus.label(host.status).lower()}; refresh it once that ends.")
     return job_create(
         title=f"Refresh host {host.name}",
         task=host_refresh_task,
@@ -135,12 +141,39 @@ def host_add(*, name: str, cluster, uri: str, spm_priority: int = SPM_DEFAULT_PR
     return host, job
 
 
+ACTIVATABLE_STATES = (HostStatus.MAINTENANCE, HostStatus.NON_OPERATIONAL)
+
+
+def host_activate(*, host: Host, user) -> Job:
+    """Bring a host back from maintenance: connecting, then up once its facts
+    are read again (a job), or non_responsive saying why."""
+    from inventory.tasks import host_activate_task
+
+    with transaction.atomic():
+        if host.status not in ACTIVATABLE_STATES or not host_set_status(
+            host=host, status=HostStatus.CONNECTING, reason=f"Activated by {user}"
+        ):
+            raise Conflict(
+                f"Host {host.name} is {HostStatus.label(host.status).lower()}; only a host in maintenance "
+                "or non operational can be activated."
+            )
+        return job_create(
+            title=f"Activate host {host.name}", task=host_activate_task, steps=["Connect", "Read host facts"],
+            target=host, user=user,
+        )
+
+
+def host_activate_run(run: JobRun) -> None:
+    host_refresh_run(run, expected=HostStatus.CONNECTING)
+
+
 def host_add_run(run: JobRun) -> None:
     host_refresh_run(run, expected=HostStatus.INSTALLING)
 
 
-def host_add_failed(run: JobRun, message: str) -> None:
-    """A host whose add failed must not stay installing (the monitor skips those)."""
+def host_connect_failed(run: JobRun, message: str) -> None:
+    """A host whose add or activation failed must not stay installing or
+    connecting: it is non_responsive, saying why."""
     host = Host.objects.select_related("cluster__data_center").get(pk=run.job.target_id)
     host_set_status(host=host, status=HostStatus.NON_RESPONSIVE, reason=message)
 

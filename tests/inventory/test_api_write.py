@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from core.models import Event, Job, Permission, Role
 from inventory.choices import HostStatus
 from inventory.models import Cluster, DataCenter, Host, StorageDomain
-from inventory.tasks import host_add_task
+from inventory.tasks import host_activate_task, host_add_task
 from tests.inventory.factories import (
     ClusterFactory,
     DataCenterFactory,
@@ -182,3 +182,39 @@ class TestPermissions:
         assert client.patch(f"/api/v1/datacenters/{dc.pk}/", {"name": "west"}, format="json").status_code == 403
         assert client.delete(f"/api/v1/datacenters/{dc.pk}/").status_code == 403
         assert DataCenter.objects.get(pk=dc.pk).name == "east"
+
+
+class TestHostActions:
+    def test_it_refreshes_a_host_as_a_job(self, api):
+        host = HostFactory(uri=simulated_host_uri("small.xml"), status=HostStatus.UP)
+        response = api.post(f"/api/v1/hosts/{host.pk}/refresh/")
+        assert response.status_code == 202
+        assert response.json()["job"]["kind"] == "host.refresh"
+
+    def test_it_refuses_a_second_refresh_while_one_is_queued(self, api):
+        host = HostFactory(status=HostStatus.UP)
+        api.post(f"/api/v1/hosts/{host.pk}/refresh/")
+        response = api.post(f"/api/v1/hosts/{host.pk}/refresh/")
+        assert response.status_code == 409 and "busy with another job" in response.json()["detail"]
+
+    def test_it_activates_a_host_from_maintenance_and_brings_it_up(self, api):
+        host = HostFactory(uri=simulated_host_uri("small.xml"), status=HostStatus.MAINTENANCE)
+        response = api.post(f"/api/v1/hosts/{host.pk}/activate/")
+        assert response.status_code == 202
+        assert Host.objects.get(pk=host.pk).status == HostStatus.CONNECTING
+
+        host_activate_task.apply(args=[response.json()["job"]["id"]])
+        assert Host.objects.get(pk=host.pk).status == HostStatus.UP
+
+    def test_it_refuses_to_activate_a_host_that_is_up_and_names_its_state(self, api):
+        host = HostFactory(status=HostStatus.UP)
+        response = api.post(f"/api/v1/hosts/{host.pk}/activate/")
+        assert response.status_code == 409
+        assert response.json()["detail"].startswith(f"Host {host.name} is up;")
+        assert not Job.objects.exists()
+
+    def test_it_leaves_an_unreachable_activated_host_non_responsive(self, api):
+        host = HostFactory(uri="qemu+tcp://127.0.0.1:1/system", status=HostStatus.MAINTENANCE)
+        job_id = api.post(f"/api/v1/hosts/{host.pk}/activate/").json()["job"]["id"]
+        host_activate_task.apply(args=[job_id])
+        assert Host.objects.get(pk=host.pk).status == HostStatus.NON_RESPONSIVE

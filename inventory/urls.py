@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inventory import views
+from inventory import edit_views, views
 
 app_name = "inventory"
 urlpatterns = [
@@ -12,4 +12,9 @@ urlpatterns = [
     path("hosts/<int:pk>/", views.host_detail, name="host-detail"),
     path("storage/", views.storagedomain_list, name="storagedomain-list"),
     path("storage/<int:pk>/", views.storagedomain_detail, name="storagedomain-detail"),
+    path("hosts/<int:pk>/refresh/", edit_views.host_refresh, name="host-refresh"),
+    path("hosts/<int:pk>/activate/", edit_views.host_activate, name="host-activate"),
+    path("<str:kind_name>/new/", edit_views.object_create, name="object-create"),
+    path("<str:kind_name>/<int:pk>/edit/", edit_views.object_edit, name="object-edit"),
+    path("<str:kind_name>/<int:pk>/remove/", edit_views.object_remove, name="object-remove"),
 ]

@@ -1,5 +1,3 @@
-from pathlib import PurePosixPath
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -8,6 +6,7 @@ from core.errors import InvalidInput
 from inventory.models import Cluster, DataCenter, Host, StorageDomain
 from inventory.scheduling import scheduling_parameters_clean
 from inventory.selectors import data_center_status
+from inventory.validation import storage_path_clean
 
 
 class DataCenterSerializer(serializers.HyperlinkedModelSerializer):
@@ -111,7 +110,7 @@ class StorageDomainSerializer(serializers.HyperlinkedModelSerializer):
         read_only_fields = ["status", "capacity_bytes", "allocated_bytes", "available_bytes"]
 
     def validate_path(self, path: str) -> str:
-        pure = PurePosixPath(path)
-        if not pure.is_absolute() or ".." in pure.parts:
-            raise serializers.ValidationError("Give an absolute path without '..', e.g. /srv/storage/data.")
-        return str(pure)
+        try:
+            return storage_path_clean(path)
+        except InvalidInput as error:
+            raise serializers.ValidationError(error.detail)

@@ -90,3 +90,12 @@ def test_it_lists_with_a_query_count_that_does_not_grow(api, path, factory):
     few = queries_for_list()
     factory.create_batch(20)
     assert queries_for_list() == few
+
+
+def test_it_pages_annotated_lists_in_name_order(api):
+    east, west = DataCenterFactory(name="east"), DataCenterFactory(name="west")
+    for name, dc in [("c1", east), ("c4", west), ("c2", east), ("c3", west)]:
+        ClusterFactory(name=name, data_center=dc)
+    first = [row["name"] for row in api.get("/api/v1/clusters/?limit=2").json()["results"]]
+    second = [row["name"] for row in api.get("/api/v1/clusters/?limit=2&offset=2").json()["results"]]
+    assert first + second == ["c1", "c2", "c3", "c4"]

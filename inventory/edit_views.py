@@ -1,0 +1,152 @@
+"""Create, edit and remove pages and the host actions. Every change goes
+through the same services as the API; refusals become form or page messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.forms import ModelForm
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from core.errors import PortalError
+from core.permissions import require_permission
+from inventory import forms, selectors, services
+
+
+def _create_plain(form: ModelForm, user):
+    return services.object_create(model=form._meta.model, fields=form.cleaned_data, user=user), None
+
+
+def _update_plain(obj, form: ModelForm, user):
+    return services.object_update(obj=obj, fields=form.cleaned_data, user=user)
+
+
+def _remove_plain(obj, user):
+    services.object_remove(obj=obj, user=user)
+
+
+def _create_host(form: ModelForm, user):
+    return services.host_add(user=user, **form.cleaned_data)
+
+
+def _update_host(host, form: ModelForm, user):
+    return services.host_update(host=host, fields=dict(form.cleaned_data), user=user)
+
+
+def _remove_host(host, user):
+    services.host_remove(host=host, user=user)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    label: str
+    url_prefix: str
+    form: type[ModelForm]
+    selector: Callable
+    create: Callable = _create_plain
+    update: Callable = _update_plain
+    remove: Callable = _remove_plain
+
+
+# Keyed by the list pages' URL segment: /datacenters/new/, /hosts/3/edit/ ...
+KINDS = {
+    "datacenters": Kind("datacenters", "data center", "inventory:datacenter", forms.DataCenterForm, selectors.data_centers_visible_to),
+    "clusters": Kind("clusters", "cluster", "inventory:cluster", forms.ClusterForm, selectors.clusters_visible_to),
+    "hosts": Kind("hosts", "host", "inventory:host", forms.HostForm, selectors.hosts_visible_to,
+                 create=_create_host, update=_update_host, remove=_remove_host),
+    "storage": Kind("storage", "storage domain", "inventory:storagedomain", forms.StorageDomainForm,
+                          selectors.storage_domains_visible_to),
+}
+
+
+def _kind(name: str) -> Kind:
+    if name not in KINDS:
+        raise Http404
+    return KINDS[name]
+
+
+def _render_form(request, kind: Kind, form: ModelForm, obj=None):
+    return render(request, "inventory/object_form.html", {"kind": kind, "form": form, "object": obj})
+
+
+@login_required
+def object_create(request, kind_name: str):
+    kind = _kind(kind_name)
+    form = kind.form(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            require_permission(request.user, "create")
+            obj, job = kind.create(form, request.user)
+        except PortalError as error:
+            form.add_error(None, error.detail)
+        else:
+            if job is not None:
+                messages.info(request, f"{kind.label.capitalize()} {obj} is being added: follow the job.")
+                return redirect("core:job-detail", job.pk)
+            messages.success(request, f"{kind.label.capitalize()} {obj} was created.")
+            return redirect(f"{kind.url_prefix}-detail", obj.pk)
+    return _render_form(request, kind, form)
+
+
+@login_required
+def object_edit(request, kind_name: str, pk: int):
+    kind = _kind(kind_name)
+    obj = get_object_or_404(kind.selector(request.user), pk=pk)
+    form = kind.form(request.POST or None, instance=kind.form._meta.model.objects.get(pk=pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            require_permission(request.user, "change", obj)
+            kind.update(obj, form, request.user)
+        except PortalError as error:
+            form.add_error(None, error.detail)
+        else:
+            messages.success(request, f"{kind.label.capitalize()} {obj} was saved.")
+            return redirect(f"{kind.url_prefix}-detail", obj.pk)
+    return _render_form(request, kind, form, obj)
+
+
+@login_required
+def object_remove(request, kind_name: str, pk: int):
+    kind = _kind(kind_name)
+    obj = get_object_or_404(kind.selector(request.user), pk=pk)
+    if request.method == "POST":
+        try:
+            require_permission(request.user, "delete", obj)
+            kind.remove(obj, request.user)
+        except PortalError as error:
+            messages.error(request, error.detail)
+            return redirect(f"{kind.url_prefix}-detail", obj.pk)
+        messages.success(request, f"{kind.label.capitalize()} {obj} was removed.")
+        return redirect(f"{kind.url_prefix}-list")
+    return render(request, "inventory/object_remove.html", {"kind": kind, "object": obj,
+                                                             "cancel_url": reverse(f"{kind.url_prefix}-detail", args=[pk])})
+
+
+def _host_action(request, pk: int, start: Callable):
+    host = get_object_or_404(selectors.hosts_visible_to(request.user), pk=pk)
+    try:
+        require_permission(request.user, "change", host)
+        job = start(host=host, user=request.user)
+    except PortalError as error:
+        messages.error(request, error.detail)
+        return redirect("inventory:host-detail", pk)
+    return redirect("core:job-detail", job.pk)
+
+
+@login_required
+@require_POST
+def host_refresh(request, pk: int):
+    return _host_action(request, pk, services.host_refresh)
+
+
+@login_required
+@require_POST
+def host_activate(request, pk: int):
+    return _host_action(request, pk, services.host_activate)

@@ -1,0 +1,80 @@
+"""The UI's forms. Ranges and uniqueness come from the models; the URI,
+scheduling and path checks are the same functions the API uses."""
+
+from __future__ import annotations
+
+from django import forms
+
+import hypervisor
+from core.errors import InvalidInput
+from inventory.models import Cluster, DataCenter, Host, StorageDomain
+from inventory.scheduling import scheduling_parameters_clean
+from inventory.validation import storage_path_clean
+
+
+class DataCenterForm(forms.ModelForm):
+    class Meta:
+        model = DataCenter
+        fields = ["name", "description", "classification", "storage_type"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class ClusterForm(forms.ModelForm):
+    scheduling_parameters = forms.JSONField(
+        required=False, initial=dict,
+        help_text='e.g. {"HighUtilization": 80}; leave empty for the policy\'s defaults.',
+    )
+
+    class Meta:
+        model = Cluster
+        fields = [
+            "name", "description", "data_center", "cpu_model", "memory_overcommit_percent",
+            "scheduling_policy", "scheduling_parameters", "migration_policy", "migration_bandwidth_mbps",
+            "reserved_headroom_percent", "ksm_enabled", "ballooning_enabled", "threads_as_cores",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        help_texts = {
+            "memory_overcommit_percent": "None 100 %, Server 150 %, Desktop 200 %, or 100-400.",
+            "migration_bandwidth_mbps": "Empty: automatic (52 MiB/s when the link speed is unknown).",
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        policy = cleaned.get("scheduling_policy")
+        if policy:
+            try:
+                cleaned["scheduling_parameters"] = scheduling_parameters_clean(
+                    policy=policy, given=cleaned.get("scheduling_parameters") or {}
+                )
+            except InvalidInput as error:
+                self.add_error("scheduling_parameters", error.detail)
+        return cleaned
+
+
+class HostForm(forms.ModelForm):
+    class Meta:
+        model = Host
+        fields = ["name", "cluster", "uri", "spm_priority"]
+        help_texts = {
+            "uri": "A libvirt URI, e.g. qemu:///system or qemu+ssh://root@host1/system.",
+            "spm_priority": "-1 never SPM; Low 2, Normal 5, High 7 (0-10).",
+        }
+
+    def clean_uri(self):
+        try:
+            return hypervisor.validate_uri(self.cleaned_data["uri"])
+        except hypervisor.InvalidURI as error:
+            raise forms.ValidationError(error.message)
+
+
+class StorageDomainForm(forms.ModelForm):
+    class Meta:
+        model = StorageDomain
+        fields = ["name", "description", "data_center", "domain_type", "storage_type", "path"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def clean_path(self):
+        try:
+            return storage_path_clean(self.cleaned_data["path"])
+        except InvalidInput as error:
+            raise forms.ValidationError(error.detail)

@@ -1,0 +1,334 @@
+"""Storage domains: realised as one libvirt storage pool per host.
+
+A storage domain of a data center becomes, on every up host of that data
+center, a directory pool named ``pt-sd-<domain id>`` over the domain's path (the
+same path everywhere: shared storage is mounted at the same place on each host).
+Storage metadata (attaching, detaching, reading the figures) goes through the
+data center's SPM host: without an SPM that is up, nothing is done.
+
+Statuses: unattached -> (attach job: locked) -> active; a failed job or a failed
+periodic refresh leaves the domain inactive, from which it can be attached
+again. Detaching forgets the pools (destroy + undefine) and never deletes a file.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+import hypervisor
+from core.errors import Conflict, InvalidInput, PortalError
+from core.events import event_record
+from core.jobs import JobRun, job_create
+from core.models import Job, Severity
+from core.updates import publish
+from hypervisor.storage import PoolInfo, PoolSpec, ensure_dir_pool, pool_info, remove_pool
+from inventory.choices import HostStatus, StorageDomainStatus, StorageType
+from inventory.models import DataCenter, Host, StorageDomain
+from inventory.services.hosts import CONNECT_TIMEOUT_SECONDS
+from inventory.services.spm import spm_review
+
+logger = logging.getLogger(__name__)
+
+POOL_PREFIX = "pt-sd-"
+ATTACHABLE_STATES = (StorageDomainStatus.UNATTACHED, StorageDomainStatus.INACTIVE)
+# Inactive too: a domain whose attach or refresh failed must not be stuck attached.
+DETACHABLE_STATES = (StorageDomainStatus.ACTIVE, StorageDomainStatus.INACTIVE)
+# A local directory or a file system mounted at the same path on every host.
+DIRECTORY_STORAGE_TYPES = (StorageType.DIR, StorageType.LOCALFS)
+READ_CAPACITY_STEP = "Read capacity"
+
+_SEVERITY = {StorageDomainStatus.INACTIVE: Severity.WARNING}
+
+
+def storage_pool_name(domain: StorageDomain) -> str:
+    """The libvirt pool that realises ``domain`` on each host."""
+    return f"{POOL_PREFIX}{domain.pk}"
+
+
+def storage_pool_spec(domain: StorageDomain) -> PoolSpec:
+    """The pool ``domain`` needs, or InvalidInput saying why it cannot have one."""
+    if domain.storage_type not in DIRECTORY_STORAGE_TYPES:
+        raise InvalidInput(
+            f"Storage domain {domain.name} is of type {StorageType.label(domain.storage_type)}, which the "
+            "portal cannot attach yet; mount it at the same directory on every host and use type Directory."
+        )
+    try:
+        return PoolSpec(name=storage_pool_name(domain), path=domain.path)
+    except hypervisor.InvalidSpec as error:
+        raise InvalidInput(f"Storage domain {domain.name}: {error.message}") from error
+
+
+def storage_domain_set_status(
+    *, domain: StorageDomain, status: str, expected: str, reason: str = "", user=None,
+    job: Job | None = None, **fields,
+) -> bool:
+    """Compare-and-swap the domain's status (and any ``fields`` with it); an
+    Event and a live update follow a real change. Returns whether it changed."""
+    changed = StorageDomain.objects.filter(pk=domain.pk, status=expected).update(status=status, **fields)
+    if not changed:
+        return False
+    domain.status = status
+    for name, value in fields.items():
+        setattr(domain, name, value)
+    because = f": {reason}" if reason else ""
+    event_record(
+        code=f"storagedomain.{status}",
+        message=(
+            f"Storage domain {domain.name} is now {StorageDomainStatus.label(status).lower()} "
+            f"(was {StorageDomainStatus.label(expected).lower()}){because}"
+        ),
+        severity=_SEVERITY.get(status, Severity.NORMAL),
+        user=user,
+        target=domain,
+        job=job,
+    )
+    publish({"type": "storagedomain", "id": domain.pk, "status": status})
+    return True
+
+
+def storage_domain_attach(*, domain: StorageDomain, user) -> Job:
+    """Lock the domain and start the job that creates its pool on every up host
+    of its data center and reads its figures through the SPM."""
+    from inventory.tasks import storage_domain_attach_task
+
+    storage_pool_spec(domain)  # refuse a domain that cannot be a pool before locking it
+    spm = _spm_of(domain.data_center)
+    hosts = _hosts_of(domain.data_center, spm)
+    with transaction.atomic():
+        _lock(domain, allowed=ATTACHABLE_STATES, user=user,
+              why=f"attaching it to data center {domain.data_center.name} through SPM host {spm.name}",
+              refusal="only an unattached or inactive storage domain can be attached")
+        return job_create(
+            title=f"Attach storage domain {domain.name}",
+            task=storage_domain_attach_task,
+            steps=[_create_step(host) for host in hosts] + [READ_CAPACITY_STEP],
+            target=domain,
+            user=user,
+        )
+
+
+def storage_domain_attach_run(run: JobRun) -> None:
+    domain = _locked_domain(run)
+    spec = storage_pool_spec(domain)
+    spm = _spm_of(domain.data_center)
+    for host in _hosts_of(domain.data_center, spm):
+        try:
+            with run.step(_create_step(host)):
+                _on_host(host, ensure_dir_pool, spec)
+        except hypervisor.HypervisorError as error:
+            if host.pk == spm.pk:
+                raise  # without the SPM there is no storage domain
+            run.event(
+                code="storagedomain.host_failed", severity=Severity.WARNING,
+                message=f"Storage domain {domain.name} is not available on host {host.name}: {error.message}",
+            )
+    with run.step(READ_CAPACITY_STEP):
+        info = _spm_pool_info(domain, spm)
+    storage_domain_set_status(
+        domain=domain, status=StorageDomainStatus.ACTIVE, expected=StorageDomainStatus.LOCKED,
+        reason=f"{_figures(info)} (read through SPM host {spm.name})",
+        user=run.job.user, job=run.job, **_figure_fields(info),
+    )
+
+
+def storage_domain_attach_failed(run: JobRun, message: str) -> None:
+    """A failed attach leaves the domain inactive (never locked), saying why."""
+    _unlock_after_failure(run, message)
+
+
+def storage_domain_detach(*, domain: StorageDomain, user) -> Job:
+    """Lock the domain and start the job that removes its pool from every up host
+    (the files stay) and leaves it unattached."""
+    from inventory.tasks import storage_domain_detach_task
+
+    spm = _spm_of(domain.data_center)
+    hosts = _hosts_of(domain.data_center, spm)
+    with transaction.atomic():
+        _lock(domain, allowed=DETACHABLE_STATES, user=user,
+              why=f"detaching it from data center {domain.data_center.name}",
+              refusal="only an active or inactive storage domain can be detached")
+        return job_create(
+            title=f"Detach storage domain {domain.name}",
+            task=storage_domain_detach_task,
+            steps=[_remove_step(host) for host in hosts],
+            target=domain,
+            user=user,
+        )
+
+
+def storage_domain_detach_run(run: JobRun) -> None:
+    domain = _locked_domain(run)
+    spm = _spm_of(domain.data_center)
+    name = storage_pool_name(domain)
+    for host in _hosts_of(domain.data_center, spm):
+        try:
+            with run.step(_remove_step(host)):
+                _on_host(host, remove_pool, name)
+        except hypervisor.HypervisorError as error:
+            if host.pk == spm.pk:
+                raise
+            run.event(
+                code="storagedomain.host_failed", severity=Severity.WARNING,
+                message=(f"The storage pool of {domain.name} could not be removed from host {host.name} "
+                         f"(it stays defined there; its files are untouched): {error.message}"),
+            )
+    storage_domain_set_status(
+        domain=domain, status=StorageDomainStatus.UNATTACHED, expected=StorageDomainStatus.LOCKED,
+        reason=f"detached from data center {domain.data_center.name}; the files in {domain.path} are kept",
+        user=run.job.user, job=run.job,
+        capacity_bytes=None, allocated_bytes=None, available_bytes=None, refreshed_at=None,
+    )
+
+
+def storage_domain_detach_failed(run: JobRun, message: str) -> None:
+    _unlock_after_failure(run, message)
+
+
+def storage_domain_refresh(*, domain: StorageDomain) -> PoolInfo:
+    """Re-read an active domain's figures through its data center's SPM.
+    Raises (Conflict, HypervisorError) when they cannot be read."""
+    spm = _spm_of(domain.data_center)
+    info = _spm_pool_info(domain, spm)
+    fields = _figure_fields(info)
+    # Only an active domain: one locked by a job meanwhile is that job's business.
+    if StorageDomain.objects.filter(pk=domain.pk, status=StorageDomainStatus.ACTIVE).update(**fields):
+        for name, value in fields.items():
+            setattr(domain, name, value)
+    return info
+
+
+def storage_domains_refresh_all() -> None:
+    """The periodic refresh: one failing domain never stops the others; a
+    domain whose figures cannot be read becomes inactive, saying why."""
+    for domain in StorageDomain.objects.filter(status=StorageDomainStatus.ACTIVE).select_related("data_center"):
+        try:
+            storage_domain_refresh(domain=domain)
+        except (hypervisor.HypervisorError, PortalError) as error:
+            message = error.detail if isinstance(error, PortalError) else error.message
+            logger.info("storage domain %s cannot be refreshed: %s", domain.name, message)
+            storage_domain_set_status(
+                domain=domain, status=StorageDomainStatus.INACTIVE, expected=StorageDomainStatus.ACTIVE,
+                reason=message,
+            )
+
+
+def storage_domains_connect_host(*, host: Host) -> int:
+    """Create the pools of every active domain of the host's data center on
+    this host (for a host that comes up after the domains were attached).
+    A failure is a warning Event, not an exception. Returns how many pools
+    are in place."""
+    connected = 0
+    domains = StorageDomain.objects.filter(
+        data_center=host.cluster.data_center_id, status=StorageDomainStatus.ACTIVE
+    )
+    for domain in domains:
+        try:
+            _on_host(host, ensure_dir_pool, storage_pool_spec(domain))
+            connected += 1
+        except (hypervisor.HypervisorError, PortalError) as error:
+            message = error.detail if isinstance(error, PortalError) else error.message
+            event_record(
+                code="storagedomain.host_failed", severity=Severity.WARNING, target=domain,
+                message=f"Storage domain {domain.name} is not available on host {host.name}: {message}",
+            )
+    return connected
+
+
+def _create_step(host: Host) -> str:
+    return f"Create storage pool on {host.name}"
+
+
+def _remove_step(host: Host) -> str:
+    return f"Remove storage pool from {host.name}"
+
+
+def _spm_of(data_center: DataCenter) -> Host:
+    spm = spm_review(data_center=data_center)
+    if spm is None:
+        raise Conflict(
+            f"Data center {data_center.name} has no SPM host up; storage domains are managed through it. "
+            "Bring a host of the data center up first."
+        )
+    return spm
+
+
+def _hosts_of(data_center: DataCenter, spm: Host) -> list[Host]:
+    """Every up host of the data center, the SPM first."""
+    hosts = Host.objects.filter(cluster__data_center=data_center, status=HostStatus.UP).order_by("name")
+    return [spm, *(host for host in hosts if host.pk != spm.pk)]
+
+
+def _lock(domain: StorageDomain, *, allowed: tuple[str, ...], user, why: str, refusal: str) -> None:
+    current = StorageDomain.objects.filter(pk=domain.pk).values_list("status", flat=True).first()
+    if current is None:
+        raise Conflict(f"Storage domain {domain.name} no longer exists.")
+    if current not in allowed or not storage_domain_set_status(
+        domain=domain, status=StorageDomainStatus.LOCKED, expected=current, reason=f"{why}, by {user}", user=user
+    ):
+        status = StorageDomain.objects.filter(pk=domain.pk).values_list("status", flat=True).first() or current
+        busy = " (another job is working on it)" if status == StorageDomainStatus.LOCKED else ""
+        raise Conflict(
+            f"Storage domain {domain.name} is {StorageDomainStatus.label(status).lower()}{busy}; {refusal}."
+        )
+
+
+def _locked_domain(run: JobRun) -> StorageDomain:
+    """The job's domain, re-read; it must still be locked (by this job)."""
+    domain = StorageDomain.objects.select_related("data_center").get(pk=run.job.target_id)
+    if domain.status != StorageDomainStatus.LOCKED:
+        raise Conflict(
+            f"Storage domain {domain.name} is {StorageDomainStatus.label(domain.status).lower()}, "
+            "not locked for this job; nothing was done."
+        )
+    return domain
+
+
+def _unlock_after_failure(run: JobRun, message: str) -> None:
+    domain = StorageDomain.objects.filter(pk=run.job.target_id).first()
+    if domain is None:
+        return  # removed meanwhile: nothing left to unlock
+    storage_domain_set_status(
+        domain=domain, status=StorageDomainStatus.INACTIVE, expected=StorageDomainStatus.LOCKED,
+        reason=f"{run.job.title} failed: {message}", user=run.job.user, job=run.job,
+    )
+
+
+def _on_host(host: Host, operation, *args):
+    """Run a hypervisor.storage operation on a host, naming the host in any error.
+
+    The connection is checked with a timeout first: opening one to a host that
+    drops packets can block for minutes inside libvirt."""
+    try:
+        hypervisor.check_connection(host.uri, timeout=CONNECT_TIMEOUT_SECONDS)
+        return operation(host.uri, *args)
+    except hypervisor.HypervisorError as error:
+        raise type(error)(f"Host {host.name}: {error.message}", uri=error.uri, transient=error.transient) from error
+
+
+def _spm_pool_info(domain: StorageDomain, spm: Host) -> PoolInfo:
+    info = _on_host(spm, pool_info, storage_pool_name(domain))
+    if info.state != "running":
+        raise Conflict(
+            f"The storage pool of {domain.name} on SPM host {spm.name} is {info.state}, not running."
+        )
+    return info
+
+
+def _figure_fields(info: PoolInfo) -> dict:
+    return {
+        "capacity_bytes": info.capacity_bytes,
+        "allocated_bytes": info.allocation_bytes,
+        "available_bytes": info.available_bytes,
+        "refreshed_at": timezone.now(),
+    }
+
+
+def _figures(info: PoolInfo) -> str:
+    gib = 1024**3
+    return (
+        f"{info.capacity_bytes / gib:.1f} GiB capacity, {info.allocation_bytes / gib:.1f} GiB allocated, "
+        f"{info.available_bytes / gib:.1f} GiB available"
+    )

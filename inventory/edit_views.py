@@ -47,6 +47,7 @@ def _remove_host(host, user):
 class Kind:
     name: str
     label: str
+    plural: str
     url_prefix: str
     form: type[ModelForm]
     selector: Callable
@@ -57,11 +58,11 @@ class Kind:
 
 # Keyed by the list pages' URL segment: /datacenters/new/, /hosts/3/edit/ ...
 KINDS = {
-    "datacenters": Kind("datacenters", "data center", "inventory:datacenter", forms.DataCenterForm, selectors.data_centers_visible_to),
-    "clusters": Kind("clusters", "cluster", "inventory:cluster", forms.ClusterForm, selectors.clusters_visible_to),
-    "hosts": Kind("hosts", "host", "inventory:host", forms.HostForm, selectors.hosts_visible_to,
+    "datacenters": Kind("datacenters", "data center", "Data centers", "inventory:datacenter", forms.DataCenterForm, selectors.data_centers_visible_to),
+    "clusters": Kind("clusters", "cluster", "Clusters", "inventory:cluster", forms.ClusterForm, selectors.clusters_visible_to),
+    "hosts": Kind("hosts", "host", "Hosts", "inventory:host", forms.HostForm, selectors.hosts_visible_to,
                  create=_create_host, update=_update_host, remove=_remove_host),
-    "storage": Kind("storage", "storage domain", "inventory:storagedomain", forms.StorageDomainForm,
+    "storage": Kind("storage", "storage domain", "Storage domains", "inventory:storagedomain", forms.StorageDomainForm,
                           selectors.storage_domains_visible_to),
 }
 

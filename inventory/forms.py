@@ -33,6 +33,12 @@ class ClusterForm(forms.ModelForm):
             "reserved_headroom_percent", "ksm_enabled", "ballooning_enabled", "threads_as_cores",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        labels = {
+            "cpu_model": "CPU model", "memory_overcommit_percent": "Memory overcommit (%)",
+            "migration_bandwidth_mbps": "Migration bandwidth (Mbps)", "reserved_headroom_percent": "Reserved headroom (%)",
+            "ksm_enabled": "KSM (merge identical memory pages)", "ballooning_enabled": "Memory ballooning",
+            "threads_as_cores": "Count threads as cores",
+        }
         help_texts = {
             "memory_overcommit_percent": "None 100 %, Server 150 %, Desktop 200 %, or 100-400.",
             "migration_bandwidth_mbps": "Empty: automatic (52 MiB/s when the link speed is unknown).",
@@ -55,6 +61,7 @@ class HostForm(forms.ModelForm):
     class Meta:
         model = Host
         fields = ["name", "cluster", "uri", "spm_priority"]
+        labels = {"uri": "libvirt URI", "spm_priority": "SPM priority"}
         help_texts = {
             "uri": "A libvirt URI, e.g. qemu:///system or qemu+ssh://root@host1/system.",
             "spm_priority": "-1 never SPM; Low 2, Normal 5, High 7 (0-10).",

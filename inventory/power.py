@@ -1,0 +1,277 @@
+"""Out-of-band power management: a host's BMC, reached with ipmitool.
+
+The functions here take plain settings, never models, so fencing, the API's
+"test" button and a management command can share them. Only IPMI over LAN
+(IPMI 2.0, "lanplus") is implemented; Redfish is refused rather than faked.
+
+ipmitool runs as an argument list (never a shell) with a minimal environment.
+The password travels in IPMI_PASSWORD with `-E`, so it never appears in `ps`
+or in /proc/<pid>/cmdline. `-C 3` is always given: without a cipher suite
+ipmitool first asks the BMC for its list and waits 10 s on BMCs (ipmi_sim
+among them) that do not answer that request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+
+from core.errors import InvalidInput, PortalError
+from core.events import event_record
+from core.models import Severity
+from core.secrets import decrypt_secret
+from inventory.choices import PowerAgent
+
+IPMITOOL = "ipmitool"  # a module constant so tests can point it elsewhere
+IPMITOOL_PACKAGE = "ipmitool"  # the Debian package that provides it
+DEFAULT_IPMI_PORT = 623
+DEFAULT_CIPHER_SUITE = 3  # RAKP-HMAC-SHA1 + AES-128: offered by every IPMI 2.0 BMC
+DEFAULT_TIMEOUT_SECONDS = 10.0
+ACTIONS = ("on", "off", "cycle", "reset")
+PRIVILEGE_LEVELS = ("user", "operator", "administrator")
+# IPMI 2.0 limits: user names are 16 bytes, passwords 20. ipmitool refuses a
+# longer password itself, but only when it runs; saying so on input is clearer.
+MAX_USERNAME_BYTES = 16
+MAX_PASSWORD_BYTES = 20
+OPTIONS_HELP = "allowed: lanplus, cipher=<0-17>, privlvl=user|operator|administrator"
+
+_HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_STATUS_ANSWER = re.compile(r"^Chassis Power is (on|off)\s*$", re.MULTILINE)
+
+
+class PowerManagementError(PortalError):
+    """The BMC could not be reached, refused us, or said something we do not
+    understand. 503 like an unreachable hypervisor: a machine we depend on
+    is not cooperating, nothing the client sent is wrong."""
+
+    status_code = 503
+    code = "power_management_failed"
+
+
+@dataclass(frozen=True)
+class PowerSettings:
+    agent: str
+    address: str
+    port: int | None = None  # None: the IPMI standard port, 623
+    username: str = ""
+    # repr=False: a settings object in a log line or a traceback must not
+    # carry the password with it.
+    password: str = field(default="", repr=False)
+    options: str = ""
+
+    @property
+    def endpoint(self) -> str:
+        """address:port as messages name the BMC (IPv6 in brackets)."""
+        port = self.port or DEFAULT_IPMI_PORT
+        return f"[{self.address}]:{port}" if ":" in self.address else f"{self.address}:{port}"
+
+
+def power_options_parse(options: str) -> dict[str, str]:
+    """The allow-listed options of a comma- or space-separated string, as
+    {"cipher": "3", "privlvl": "operator", ...}. Raises InvalidInput on
+    anything else: each option becomes an ipmitool argument, so only values
+    we know are passed on."""
+    parsed: dict[str, str] = {}
+    for item in re.split(r"[,\s]+", options.strip()):
+        if not item:
+            continue
+        name, _, value = item.partition("=")
+        name = name.lower()
+        if name == "lanplus":
+            # "lanplus=1" is how oVirt spells it; IPMI 1.5 ("lan") is not offered.
+            if value not in ("", "1", "true", "yes", "on"):
+                raise InvalidInput(f"power management option {item!r}: only lanplus (IPMI 2.0) is supported")
+            parsed["lanplus"] = ""
+        elif name == "cipher":
+            if not value.isdigit() or not 0 <= int(value) <= 17:
+                raise InvalidInput(f"power management option {item!r}: cipher must be a suite number 0-17")
+            parsed["cipher"] = str(int(value))
+        elif name == "privlvl":
+            if value.lower() not in PRIVILEGE_LEVELS:
+                raise InvalidInput(
+                    f"power management option {item!r}: privlvl must be one of {', '.join(PRIVILEGE_LEVELS)}"
+                )
+            parsed["privlvl"] = value.lower()
+        else:
+            raise InvalidInput(f"unknown power management option {item!r}; {OPTIONS_HELP}")
+    return parsed
+
+
+def _address_is_valid(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+        return True
+    except ValueError:
+        pass
+    if len(address) > 253:
+        return False
+    # A host name: letters, digits, hyphens and dots only, so no space, quote
+    # or shell metacharacter can reach ipmitool (which would not run them,
+    # but a name like that is a mistake worth saying out loud).
+    return all(_HOSTNAME_LABEL.match(label) for label in address.rstrip(".").split("."))
+
+
+def power_settings_validate(settings: PowerSettings) -> None:
+    """Raise InvalidInput unless `settings` can be used; runs nothing. The API
+    calls it before storing, power_status/power_action before every run."""
+    if settings.agent == PowerAgent.REDFISH:
+        raise InvalidInput("power management agent redfish is not supported yet; use ipmilan")
+    if settings.agent != PowerAgent.IPMILAN:
+        raise InvalidInput(f"unknown power management agent {settings.agent!r}; use ipmilan")
+    if not settings.address:
+        raise InvalidInput("power management needs the BMC's address")
+    if not _address_is_valid(settings.address):
+        raise InvalidInput(f"BMC address {settings.address!r} is neither a host name nor an IP address")
+    port = settings.port
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535):
+        raise InvalidInput(f"BMC port {port!r} is not a port number (1-65535)")
+    if len(settings.username.encode()) > MAX_USERNAME_BYTES:
+        raise InvalidInput(f"IPMI user names have at most {MAX_USERNAME_BYTES} bytes")
+    if any(ord(char) < 32 for char in settings.username):
+        raise InvalidInput("the IPMI user name contains control characters")
+    if len(settings.password.encode()) > MAX_PASSWORD_BYTES:
+        raise InvalidInput(f"IPMI passwords have at most {MAX_PASSWORD_BYTES} bytes")
+    if "\0" in settings.password:
+        raise InvalidInput("the IPMI password contains a NUL character")
+    power_options_parse(settings.options)
+
+
+def _ipmitool_call(settings: PowerSettings, words: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The argument list and environment of one ipmitool run."""
+    options = power_options_parse(settings.options)
+    argv = [
+        IPMITOOL,
+        "-v",  # only -v says *why* a session failed (bad password vs no answer)
+        "-I", "lanplus",
+        "-H", settings.address,
+        "-p", str(settings.port or DEFAULT_IPMI_PORT),
+        "-U", settings.username,
+        "-E",
+        "-C", options.get("cipher", str(DEFAULT_CIPHER_SUITE)),
+    ]
+    if "privlvl" in options:
+        argv += ["-L", options["privlvl"].upper()]
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "LC_ALL": "C",
+        "IPMI_PASSWORD": settings.password,
+    }
+    return argv + words, env
+
+
+def _failure(settings: PowerSettings, stderr: str, returncode: int) -> PowerManagementError:
+    """Turn ipmitool's complaint into one sentence saying what failed."""
+    ep = settings.endpoint
+    said = stderr.lower()
+    if "rakp 2 hmac is invalid" in said or "unauthorized name" in said:
+        detail = f"BMC {ep} refused the user name or password"
+    elif "privilege level" in said:
+        detail = (f"BMC {ep} refused the privilege level asked for user {settings.username!r}; "
+                  f"lower it with the option privlvl=operator (or privlvl=user)")
+    elif "invalid authentication algorithm" in said or "invalid integrity algorithm" in said \
+            or "invalid confidentiality algorithm" in said or "no matching cipher suite" in said:
+        cipher = power_options_parse(settings.options).get("cipher", str(DEFAULT_CIPHER_SUITE))
+        detail = f"BMC {ep} does not offer IPMI cipher suite {cipher}; choose another with the option cipher=<n>"
+    elif "address lookup for" in said:
+        detail = f"BMC address {settings.address} does not resolve"
+    elif "get auth capabilities error" in said or "no response" in said:
+        detail = f"no answer from BMC {ep}"
+    elif "unable to set chassis power control" in said:
+        detail = f"BMC {ep} refused the power command: {_last_line(stderr)}"
+    else:
+        detail = f"ipmitool failed on BMC {ep} (exit status {returncode}): {_last_line(stderr) or 'no message'}"
+    if settings.password:
+        # ipmitool does not echo the password, but the message goes to users
+        # and events: make sure of it.
+        detail = detail.replace(settings.password, "***")
+    return PowerManagementError(detail)
+
+
+def _last_line(text: str) -> str:
+    # -v chatter ("Loading IANA PEN Registry...") comes first; the verdict last.
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _run(settings: PowerSettings, words: list[str], timeout: float) -> str:
+    power_settings_validate(settings)
+    argv, env = _ipmitool_call(settings, words)
+    try:
+        proc = subprocess.run(
+            argv, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        )
+    except FileNotFoundError:
+        raise PowerManagementError(
+            f"{IPMITOOL} is not installed on the portal's machine: install the Debian package {IPMITOOL_PACKAGE}"
+        ) from None
+    except subprocess.TimeoutExpired:
+        # subprocess.run has killed ipmitool by now: no retry is left running.
+        raise PowerManagementError(f"no answer from BMC {settings.endpoint} within {timeout:g} s") from None
+    if proc.returncode != 0:
+        raise _failure(settings, proc.stderr, proc.returncode)
+    return proc.stdout
+
+
+def power_status(settings: PowerSettings, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> str:
+    """"on" or "off", as the BMC reports the chassis power."""
+    out = _run(settings, ["chassis", "power", "status"], timeout)
+    match = _STATUS_ANSWER.search(out)
+    if not match:
+        raise PowerManagementError(
+            f"BMC {settings.endpoint} gave a power status we do not understand: {_last_line(out)!r}"
+        )
+    return match.group(1)
+
+
+def power_action(settings: PowerSettings, action: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
+    """Ask the BMC to power the chassis on, off (hard), cycle or reset it.
+    Returns once the BMC accepted the command, not once the machine obeyed:
+    read power_status to follow it."""
+    if action not in ACTIONS:
+        raise InvalidInput(f"unknown power action {action!r}; one of {', '.join(ACTIONS)}")
+    out = _run(settings, ["chassis", "power", action], timeout)
+    if "Chassis Power Control:" not in out:
+        raise PowerManagementError(
+            f"BMC {settings.endpoint} gave an answer we do not understand to power {action}: {_last_line(out)!r}"
+        )
+
+
+def host_power_settings(host) -> PowerSettings:
+    """The power settings stored on a Host, with its password decrypted."""
+    return PowerSettings(
+        agent=host.pm_agent,
+        address=host.pm_address,
+        port=host.pm_port,
+        username=host.pm_username,
+        password=decrypt_secret(host.pm_password_encrypted),
+        options=host.pm_options,
+    )
+
+
+def host_power_test(*, host, user, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> str:
+    """Read the host's power status through its BMC and leave an Event with
+    the answer. Works whether or not power management is enabled yet: testing
+    is how an admin checks the settings before enabling them. A failure is
+    recorded as well, then raised for the interface to show."""
+    try:
+        settings = host_power_settings(host)
+        status = power_status(settings, timeout=timeout)
+    except PortalError as error:
+        event_record(
+            code="host.power_test",
+            message=f"Power management test of host {host.name} failed: {error.detail}",
+            severity=Severity.WARNING,
+            user=user,
+            target=host,
+        )
+        raise
+    event_record(
+        code="host.power_test",
+        message=f"Power management of host {host.name} answers through BMC {settings.endpoint}: power is {status}",
+        user=user,
+        target=host,
+    )
+    return status

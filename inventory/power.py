@@ -40,6 +40,7 @@ OPTIONS_HELP = "allowed: lanplus, cipher=<0-17>, privlvl=user|operator|administr
 
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _STATUS_ANSWER = re.compile(r"^Chassis Power is (on|off)\s*$", re.MULTILINE)
+_COMMAND_REFUSED = re.compile(r"^Set Chassis Power Control to .* failed: (.*)$", re.MULTILINE)
 
 
 class PowerManagementError(PortalError):
@@ -162,31 +163,39 @@ def _ipmitool_call(settings: PowerSettings, words: list[str]) -> tuple[list[str]
     return argv + words, env
 
 
-def _failure(settings: PowerSettings, stderr: str, returncode: int) -> PowerManagementError:
-    """Turn ipmitool's complaint into one sentence saying what failed."""
+def _failure(settings: PowerSettings, words: list[str], stderr: str, returncode: int) -> PowerManagementError:
+    """Turn ipmitool's complaint into one sentence saying what failed. With -v,
+    stderr also carries chatter from probes that failed harmlessly (e.g.
+    "Insufficient privilege level" for a vendor extension), so only the lines
+    that decide the outcome are matched."""
+    if settings.password:
+        # ipmitool does not echo the password, but what it says reaches users
+        # and events: make sure of it. Only its words are scrubbed, so a short
+        # password cannot mangle our own sentence.
+        stderr = stderr.replace(settings.password, "***")
     ep = settings.endpoint
     said = stderr.lower()
-    if "rakp 2 hmac is invalid" in said or "unauthorized name" in said:
+    refused = _COMMAND_REFUSED.search(stderr)
+    if "rakp 2 hmac is invalid" in said or "unauthorized name" in said \
+            or "invalid integrity check value" in said:
         detail = f"BMC {ep} refused the user name or password"
-    elif "privilege level" in said:
+    elif "unauthorized role or privilege level" in said or "invalid role" in said:
         detail = (f"BMC {ep} refused the privilege level asked for user {settings.username!r}; "
                   f"lower it with the option privlvl=operator (or privlvl=user)")
     elif "invalid authentication algorithm" in said or "invalid integrity algorithm" in said \
-            or "invalid confidentiality algorithm" in said or "no matching cipher suite" in said:
+            or "invalid confidentiality algorithm" in said or "no cipher suite match" in said:
         cipher = power_options_parse(settings.options).get("cipher", str(DEFAULT_CIPHER_SUITE))
         detail = f"BMC {ep} does not offer IPMI cipher suite {cipher}; choose another with the option cipher=<n>"
     elif "address lookup for" in said:
         detail = f"BMC address {settings.address} does not resolve"
     elif "get auth capabilities error" in said or "no response" in said:
         detail = f"no answer from BMC {ep}"
-    elif "unable to set chassis power control" in said:
-        detail = f"BMC {ep} refused the power command: {_last_line(stderr)}"
+    elif refused:
+        detail = f"BMC {ep} refused power {words[-1]} for user {settings.username!r}: {refused.group(1).strip()}"
+        if "privilege" in refused.group(1).lower():
+            detail += " (power control needs the operator or administrator level; see the option privlvl)"
     else:
         detail = f"ipmitool failed on BMC {ep} (exit status {returncode}): {_last_line(stderr) or 'no message'}"
-    if settings.password:
-        # ipmitool does not echo the password, but the message goes to users
-        # and events: make sure of it.
-        detail = detail.replace(settings.password, "***")
     return PowerManagementError(detail)
 
 
@@ -211,7 +220,7 @@ def _run(settings: PowerSettings, words: list[str], timeout: float) -> str:
         # subprocess.run has killed ipmitool by now: no retry is left running.
         raise PowerManagementError(f"no answer from BMC {settings.endpoint} within {timeout:g} s") from None
     if proc.returncode != 0:
-        raise _failure(settings, proc.stderr, proc.returncode)
+        raise _failure(settings, words, proc.stderr, proc.returncode)
     return proc.stdout
 
 

@@ -5,10 +5,18 @@ from inventory.choices import DataCenterStatus, HostStatus
 from inventory.models import Cluster, DataCenter, Host, StorageDomain
 
 
-def data_center_status(*, host_count: int, up_hosts: int) -> str:
-    if host_count == 0:
+def data_center_status(data_center: DataCenter) -> str:
+    """Derived, as oVirt does: up needs an SPM that is up (storage is managed
+    through it); every host in maintenance is maintenance; anything else with
+    hosts is problematic. Takes a data center from data_centers_visible_to."""
+    if data_center.host_count == 0:
         return DataCenterStatus.UNINITIALIZED
-    return DataCenterStatus.UP if up_hosts else DataCenterStatus.PROBLEMATIC
+    if data_center.maintenance_hosts == data_center.host_count:
+        return DataCenterStatus.MAINTENANCE
+    spm = data_center.spm_host
+    if spm is not None and spm.status == HostStatus.UP:
+        return DataCenterStatus.UP
+    return DataCenterStatus.PROBLEMATIC
 
 
 # Annotated querysets are grouped, and Django drops Meta.ordering from grouped
@@ -18,6 +26,9 @@ def data_centers_visible_to(user) -> QuerySet[DataCenter]:
     return restrict(DataCenter.objects.all(), user).select_related("spm_host").annotate(
         host_count=Count("clusters__hosts", distinct=True),
         up_hosts=Count("clusters__hosts", filter=Q(clusters__hosts__status=HostStatus.UP), distinct=True),
+        maintenance_hosts=Count(
+            "clusters__hosts", filter=Q(clusters__hosts__status=HostStatus.MAINTENANCE), distinct=True
+        ),
         cluster_count=Count("clusters", distinct=True),
     ).order_by("name")
 

@@ -18,14 +18,14 @@ def datacenter_list(request):
     if classification := request.GET.get("classification"):
         data_centers = data_centers.filter(classification=classification)
     for dc in data_centers:
-        dc.status = data_center_status(host_count=dc.host_count, up_hosts=dc.up_hosts)
+        dc.status = data_center_status(dc)
     return render(request, "inventory/datacenter_list.html", {"data_centers": data_centers})
 
 
 @login_required
 def datacenter_detail(request, pk: int):
     dc = get_object_or_404(selectors.data_centers_visible_to(request.user), pk=pk)
-    dc.status = data_center_status(host_count=dc.host_count, up_hosts=dc.up_hosts)
+    dc.status = data_center_status(dc)
     return render(request, "inventory/datacenter_detail.html", {
         "dc": dc,
         "clusters": selectors.clusters_visible_to(request.user).filter(data_center=dc),

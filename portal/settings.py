@@ -73,9 +73,7 @@ TEMPLATES = [
 
 DATABASES = {"default": config.read_database(VAR_DIR / "db.sqlite3")}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # A file, not memory: the test lanes' Celery worker and daphne run in their
-    # own processes and must see the same test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # Several processes (web, workers) write to it: wait for a lock, not fail.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

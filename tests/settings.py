@@ -7,5 +7,12 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("HOST_CHECK_INTERVAL_SECONDS", "3600")
 
 from portal.settings import *  # noqa: E402,F401,F403
+from portal.settings import DATABASES, VAR_DIR  # noqa: E402
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not memory: the test lanes' Celery worker and daphne run in their
+    # own processes and must see the same test database. One per test run, so
+    # that two runs in one checkout never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 
 CELERY_TASK_ROUTES = {"test.sleeps": {"queue": "tests-sleeps"}}

@@ -19,7 +19,7 @@ class DataCenterSerializer(serializers.HyperlinkedModelSerializer):
         fields = ["id", "url", "name", "description", "classification", "storage_type", "status", "spm_host"]
 
     def get_status(self, data_center) -> str:
-        return data_center_status(host_count=data_center.host_count, up_hosts=data_center.up_hosts)
+        return data_center_status(data_center)
 
 
 class ClusterSerializer(serializers.HyperlinkedModelSerializer):

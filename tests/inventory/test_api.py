@@ -35,12 +35,20 @@ def test_it_lists_hosts_with_their_facts(api):
     assert row["spm_priority"] == 5
 
 
-def test_it_derives_the_data_center_status_from_its_hosts(api):
+def test_it_derives_the_data_center_status_from_its_hosts_and_spm(api):
+    from inventory.services import spm_review
+
     empty = DataCenterFactory()
     healthy = HostFactory(status=HostStatus.UP).cluster.data_center
+    spm_review(data_center=healthy)
     broken = HostFactory(status=HostStatus.NON_RESPONSIVE).cluster.data_center
+    resting = HostFactory(status=HostStatus.MAINTENANCE).cluster.data_center
+    no_spm = HostFactory(status=HostStatus.UP, spm_priority=-1).cluster.data_center
     statuses = {row["id"]: row["status"] for row in api.get("/api/v1/datacenters/").json()["results"]}
-    assert statuses == {empty.pk: "uninitialized", healthy.pk: "up", broken.pk: "problematic"}
+    assert statuses == {
+        empty.pk: "uninitialized", healthy.pk: "up", broken.pk: "problematic",
+        resting.pk: "maintenance", no_spm.pk: "problematic",
+    }
 
 
 def test_it_filters_data_centers_by_classification(api):

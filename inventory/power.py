@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from core.errors import InvalidInput, PortalError
 from core.events import event_record
 from core.models import Severity
-from core.secrets import decrypt_secret
+from core.secrets import decrypt_secret, encrypt_secret
 from inventory.choices import PowerAgent
 
 IPMITOOL = "ipmitool"  # a module constant so tests can point it elsewhere
@@ -284,3 +284,35 @@ def host_power_test(*, host, user, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> 
         target=host,
     )
     return status
+
+
+def host_power_fields(*, given: dict, host=None) -> dict:
+    """The Host's pm_* fields for power settings sent by a client. A password
+    left out keeps the stored one, an empty one clears it; settings that are
+    enabled, or name an address, are checked before anything is saved."""
+    current = host_power_settings(host) if host is not None else PowerSettings(agent="", address="")
+    password = given.get("password", current.password)
+    settings = PowerSettings(
+        agent=given.get("agent", current.agent) or PowerAgent.IPMILAN,
+        address=given.get("address", current.address),
+        port=given.get("port", current.port),
+        username=given.get("username", current.username),
+        password=password,
+        options=given.get("options", current.options),
+    )
+    enabled = given.get("enabled", host.pm_enabled if host is not None else False)
+    if enabled or settings.address:
+        power_settings_validate(settings)
+    if "password" in given:
+        encrypted = encrypt_secret(password) if password else ""
+    else:  # kept as stored: encrypting again would differ and read as a change
+        encrypted = host.pm_password_encrypted if host is not None else ""
+    return {
+        "pm_enabled": enabled,
+        "pm_agent": settings.agent,
+        "pm_address": settings.address,
+        "pm_port": settings.port,
+        "pm_username": settings.username,
+        "pm_password_encrypted": encrypted,
+        "pm_options": settings.options,
+    }

@@ -6,7 +6,7 @@ from core.accounts import superuser_role
 from core.models import Permission
 from tests.support.processes import REPO, PortalServer, Worker
 
-pytest_plugins = ["tests.plugins.real", "tests.plugins.bmc"]
+pytest_plugins = ["tests.plugins.real", "tests.plugins.bmc", "tests.plugins.multihost"]
 
 ARTIFACTS = REPO / "test-artifacts"
 PASSWORD = "correct-horse-battery"

@@ -3,7 +3,9 @@ from rest_framework import serializers
 
 import hypervisor
 from core.errors import InvalidInput
+from inventory.choices import PowerAgent
 from inventory.models import Cluster, DataCenter, Host, StorageDomain
+from inventory.power import host_power_fields
 from inventory.scheduling import scheduling_parameters_clean
 from inventory.selectors import data_center_status
 from inventory.validation import storage_path_clean
@@ -69,11 +71,35 @@ class HostCpuField(serializers.Field):
         }
 
 
+class PowerManagementSerializer(serializers.Serializer):
+    """API.md's power_management: the password is write-only; reading says
+    only whether one is set."""
+
+    enabled = serializers.BooleanField(required=False, source="pm_enabled")
+    agent = serializers.ChoiceField(PowerAgent.choices(), required=False, source="pm_agent")
+    address = serializers.CharField(required=False, allow_blank=True, max_length=255, source="pm_address")
+    port = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=65535, source="pm_port")
+    username = serializers.CharField(required=False, allow_blank=True, max_length=128, source="pm_username")
+    password = serializers.CharField(write_only=True, required=False, allow_blank=True, trim_whitespace=False)
+    password_set = serializers.SerializerMethodField()
+    options = serializers.CharField(required=False, allow_blank=True, max_length=512, source="pm_options")
+
+    def get_password_set(self, host) -> bool:
+        return bool(host.pm_password_encrypted)
+
+    def to_internal_value(self, data):
+        """Back to the names clients use; host_power_fields maps them."""
+        values = super().to_internal_value(data)
+        renamed = {key.removeprefix("pm_"): value for key, value in values.items()}
+        return {"enabled" if key == "enabled" else key: value for key, value in renamed.items()}
+
+
 class HostSerializer(serializers.HyperlinkedModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:host-detail")
     cluster = serializers.PrimaryKeyRelatedField(queryset=Cluster.objects.all())
     is_spm = serializers.SerializerMethodField()
     cpu = HostCpuField()
+    power_management = PowerManagementSerializer(source="*", required=False)
 
     class Meta:
         model = Host
@@ -81,6 +107,7 @@ class HostSerializer(serializers.HyperlinkedModelSerializer):
             "id", "url", "name", "cluster", "uri", "spm_priority", "status", "status_reason",
             "is_spm", "cpu", "memory_mb", "numa_nodes", "kvm", "domain_type",
             "libvirt_version", "qemu_version", "hostname", "facts_updated_at", "last_seen_at",
+            "power_management",
         ]
         read_only_fields = [
             "status", "status_reason", "memory_mb", "numa_nodes", "kvm", "domain_type",
@@ -95,6 +122,16 @@ class HostSerializer(serializers.HyperlinkedModelSerializer):
             return hypervisor.validate_uri(uri)
         except hypervisor.InvalidURI as error:
             raise serializers.ValidationError(error.message)
+
+    def validate(self, attrs):
+        # source="*" merges the nested fields into attrs; take them back out.
+        power = {key: attrs.pop(key) for key in list(attrs) if key in PowerManagementSerializer().fields}
+        if power:
+            try:
+                attrs.update(host_power_fields(given=power, host=self.instance))
+            except InvalidInput as error:
+                raise serializers.ValidationError({"power_management": [error.detail]})
+        return attrs
 
 
 class StorageDomainSerializer(serializers.HyperlinkedModelSerializer):

@@ -1,11 +1,12 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.serializers import JobAcceptedSerializer, JobSerializer
 from core.permissions import require_permission
 from inventory import selectors, services
+from inventory.power import host_power_test
 from inventory.api.serializers import (
     ClusterSerializer,
     DataCenterSerializer,
@@ -118,3 +119,12 @@ class HostViewSet(InventoryViewSet):
         host = self.get_object()
         require_permission(request.user, "change", host)
         return self.job_accepted(services.host_activate(host=host, user=request.user))
+
+    @extend_schema(request=None, responses={200: inline_serializer("PowerTest", {"status": serializers.CharField()})})
+    @action(detail=True, methods=["post"], url_path="power-test")
+    def power_test(self, request, pk=None):
+        """Ask the host's BMC for its power status (bounded by a 5 s timeout,
+        so it answers in the request, like oVirt's Test button)."""
+        host = self.get_object()
+        require_permission(request.user, "change", host)
+        return Response({"status": host_power_test(host=host, user=request.user, timeout=5)})

@@ -44,7 +44,22 @@ from hypervisor.specs import (
 )
 from hypervisor.uri import validate_uri
 
+from hypervisor.storage import (
+    PoolInfo,
+    PoolSpec,
+    VolumeInfo,
+    build_pool_xml,
+    ensure_dir_pool,
+    list_pools,
+    list_volumes,
+    parse_pool_xml,
+    pool_info,
+    remove_pool,
+)
+
 __all__ = [
+    "PoolInfo", "PoolSpec", "VolumeInfo", "build_pool_xml", "ensure_dir_pool", "list_pools",
+    "list_volumes", "parse_pool_xml", "pool_info", "remove_pool",
     "PORTAL_NS",
     "Capabilities",
     "Conflict",

@@ -31,6 +31,14 @@ def _remove_plain(obj, user):
     services.object_remove(obj=obj, user=user)
 
 
+def _update_storage(domain, form: ModelForm, user):
+    return services.storage_domain_update(domain=domain, fields=form.cleaned_data, user=user)
+
+
+def _remove_storage(domain, user):
+    services.storage_domain_remove(domain=domain, user=user)
+
+
 def _create_host(form: ModelForm, user):
     return services.host_add(user=user, **form.cleaned_data)
 
@@ -63,7 +71,7 @@ KINDS = {
     "hosts": Kind("hosts", "host", "Hosts", "inventory:host", forms.HostForm, selectors.hosts_visible_to,
                  create=_create_host, update=_update_host, remove=_remove_host),
     "storage": Kind("storage", "storage domain", "Storage domains", "inventory:storagedomain", forms.StorageDomainForm,
-                          selectors.storage_domains_visible_to),
+                    selectors.storage_domains_visible_to, update=_update_storage, remove=_remove_storage),
 }
 
 

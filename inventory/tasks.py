@@ -19,6 +19,21 @@ def host_activate_task(run: JobRun) -> None:
     services.host_activate_run(run)
 
 
+@job_task(name="storagedomain.attach", on_failure=services.storage.storage_domain_attach_failed)
+def storage_domain_attach_task(run: JobRun) -> None:
+    services.storage_domain_attach_run(run)
+
+
+@job_task(name="storagedomain.detach", on_failure=services.storage.storage_domain_detach_failed)
+def storage_domain_detach_task(run: JobRun) -> None:
+    services.storage_domain_detach_run(run)
+
+
+@shared_task(name="storagedomains.refresh", ignore_result=True)
+def storage_domains_refresh_task() -> None:
+    services.storage_domains_refresh_all()
+
+
 @shared_task(name="hosts.check", ignore_result=True)
 def hosts_check_task() -> None:
     services.hosts_check_all()

@@ -17,6 +17,10 @@ def schedule_periodic_tasks(sender, **kwargs):
     sender.add_periodic_task(
         settings.HOST_CHECK_INTERVAL_SECONDS, sender.signature("hosts.check"), name="check hosts"
     )
+    sender.add_periodic_task(
+        settings.STORAGE_REFRESH_INTERVAL_SECONDS, sender.signature("storagedomains.refresh"),
+        name="refresh storage domains",
+    )
 
 
 @worker_ready.connect

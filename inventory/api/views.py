@@ -31,6 +31,10 @@ class InventoryViewSet(viewsets.ModelViewSet):
     def reread(self, obj):
         return self.get_queryset().get(pk=obj.pk)
 
+    def job_accepted(self, job):
+        body = JobAcceptedSerializer({"job": job}, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
     def perform_create(self, serializer):
         require_permission(self.request.user, "create")
         obj = services.object_create(
@@ -68,6 +72,33 @@ class StorageDomainViewSet(InventoryViewSet):
     filterset_fields = ["data_center", "domain_type", "storage_type", "status"]
     ordering_fields = ["name", "available_bytes"]
 
+    def perform_update(self, serializer):
+        require_permission(self.request.user, "change", serializer.instance)
+        domain = services.storage_domain_update(
+            domain=serializer.instance, fields=serializer.validated_data, user=self.request.user
+        )
+        serializer.instance = self.reread(domain)
+
+    def perform_destroy(self, instance):
+        require_permission(self.request.user, "delete", instance)
+        services.storage_domain_remove(domain=instance, user=self.request.user)
+
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
+    @action(detail=True, methods=["post"])
+    def attach(self, request, pk=None):
+        """Create the domain's storage pool on every up host of its data center (a job)."""
+        domain = self.get_object()
+        require_permission(request.user, "change", domain)
+        return self.job_accepted(services.storage_domain_attach(domain=domain, user=request.user))
+
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
+    @action(detail=True, methods=["post"])
+    def detach(self, request, pk=None):
+        """Remove the domain's pools from the hosts; the files stay (a job)."""
+        domain = self.get_object()
+        require_permission(request.user, "change", domain)
+        return self.job_accepted(services.storage_domain_detach(domain=domain, user=request.user))
+
 
 class HostViewSet(InventoryViewSet):
     serializer_class = HostSerializer
@@ -99,10 +130,6 @@ class HostViewSet(InventoryViewSet):
     def perform_destroy(self, instance):
         require_permission(self.request.user, "delete", instance)
         services.host_remove(host=instance, user=self.request.user)
-
-    def job_accepted(self, job):
-        body = JobAcceptedSerializer({"job": job}, context=self.get_serializer_context()).data
-        return Response(body, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={202: JobAcceptedSerializer})
     @action(detail=True, methods=["post"])

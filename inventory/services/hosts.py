@@ -15,6 +15,7 @@ from core.models import Job, Severity
 from core.updates import publish
 from inventory.choices import HostStatus
 from inventory.models import SPM_DEFAULT_PRIORITY, Host
+from inventory.services.objects import object_remove, object_update
 from inventory.services.spm import spm_review
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,16 @@ def host_check(*, host: Host, read_facts: bool = False) -> None:
     except hypervisor.HypervisorError as error:
         host_set_status(host=host, status=HostStatus.NON_RESPONSIVE, reason=error.message)
         raise
-    host_set_status(host=host, status=HostStatus.UP)
+    if host_set_status(host=host, status=HostStatus.UP):
+        host_came_up(host=host)
+
+
+def host_came_up(*, host: Host) -> None:
+    """A host that (re)joins its data center needs the pools of the storage
+    domains attached while it was away."""
+    from inventory.services.storage import storage_domains_connect_host
+
+    storage_domains_connect_host(host=host)
 
 
 def hosts_check_all() -> None:
@@ -183,8 +193,6 @@ FIELDS_CHANGED_ONLY_IN_MAINTENANCE = ("cluster", "uri")
 
 
 def host_update(*, host: Host, fields: dict, user) -> Host:
-    from inventory.services.objects import object_update
-
     moving = [f for f in FIELDS_CHANGED_ONLY_IN_MAINTENANCE if f in fields and fields[f] != getattr(host, f)]
     if moving and host.status != HostStatus.MAINTENANCE:
         raise Conflict(
@@ -201,8 +209,6 @@ REMOVABLE_STATES = (HostStatus.MAINTENANCE, HostStatus.NON_RESPONSIVE, HostStatu
 
 
 def host_remove(*, host: Host, user) -> None:
-    from inventory.services.objects import object_remove
-
     if host.status not in REMOVABLE_STATES:
         raise Conflict(
             f"Host {host.name} is {HostStatus.label(host.status).lower()}: put it in maintenance before removing it."
@@ -224,6 +230,7 @@ def host_refresh_run(run: JobRun, expected: str | None = None) -> None:
         info = hypervisor.read_host_info(host.uri)
         host_store_facts(host=host, info=info)
     host_set_status(host=host, status=HostStatus.UP, expected=expected)
+    host_came_up(host=host)
     topology = info.topology
     run.event(code="host.refreshed", message=(
         f"Host {host.name} facts read: {topology.sockets} socket(s) x {topology.cores} core(s) x "

@@ -28,6 +28,7 @@ from hypervisor.storage import PoolInfo, PoolSpec, ensure_dir_pool, pool_info, r
 from inventory.choices import HostStatus, StorageDomainStatus, StorageType
 from inventory.models import DataCenter, Host, StorageDomain
 from inventory.services.hosts import CONNECT_TIMEOUT_SECONDS
+from inventory.services.objects import object_remove, object_update
 from inventory.services.spm import spm_review
 
 logger = logging.getLogger(__name__)
@@ -305,7 +306,8 @@ def _on_host(host: Host, operation, *args):
         hypervisor.check_connection(host.uri, timeout=CONNECT_TIMEOUT_SECONDS)
         return operation(host.uri, *args)
     except hypervisor.HypervisorError as error:
-        raise type(error)(f"Host {host.name}: {error.message}", uri=error.uri, transient=error.transient) from error
+        message = f"Host {host.name}: {error.message}"
+        raise type(error)(message, uri=error.uri, transient=error.transient) from error
 
 
 def _spm_pool_info(domain: StorageDomain, spm: Host) -> PoolInfo:
@@ -332,3 +334,27 @@ def _figures(info: PoolInfo) -> str:
         f"{info.capacity_bytes / gib:.1f} GiB capacity, {info.allocation_bytes / gib:.1f} GiB allocated, "
         f"{info.available_bytes / gib:.1f} GiB available"
     )
+
+
+# Changing these while pools exist on the hosts would strand the pools.
+FIELDS_CHANGED_ONLY_UNATTACHED = ("path", "data_center", "storage_type")
+
+
+def _require_unattached(domain: StorageDomain, what: str) -> None:
+    if domain.status != StorageDomainStatus.UNATTACHED:
+        raise Conflict(
+            f"Storage domain {domain.name} is {StorageDomainStatus.label(domain.status).lower()}: "
+            f"detach it before {what}."
+        )
+
+
+def storage_domain_update(*, domain: StorageDomain, fields: dict, user) -> StorageDomain:
+    moving = [f for f in FIELDS_CHANGED_ONLY_UNATTACHED if f in fields and fields[f] != getattr(domain, f)]
+    if moving:
+        _require_unattached(domain, f"changing its {' and '.join(moving)}")
+    return object_update(obj=domain, fields=fields, user=user)
+
+
+def storage_domain_remove(*, domain: StorageDomain, user) -> None:
+    _require_unattached(domain, "removing it")
+    object_remove(obj=domain, user=user)

@@ -9,10 +9,12 @@ from core.models import Event, Job, Permission, Role
 from inventory.choices import HostStatus
 from inventory.models import Cluster, DataCenter, Host, StorageDomain
 from inventory.tasks import host_activate_task, host_add_task
+from inventory.services import spm_review
 from tests.inventory.factories import (
     ClusterFactory,
     DataCenterFactory,
     HostFactory,
+    StorageDomainFactory,
     simulated_host_uri,
 )
 
@@ -218,3 +220,31 @@ class TestHostActions:
         job_id = api.post(f"/api/v1/hosts/{host.pk}/activate/").json()["job"]["id"]
         host_activate_task.apply(args=[job_id])
         assert Host.objects.get(pk=host.pk).status == HostStatus.NON_RESPONSIVE
+
+
+class TestStorageDomains:
+    def test_it_attaches_through_the_spm_as_a_job(self, api):
+        host = HostFactory(uri=simulated_host_uri("small.xml"), status=HostStatus.UP)
+        spm_review(data_center=host.cluster.data_center)
+        domain = StorageDomainFactory(data_center=host.cluster.data_center)
+        response = api.post(f"/api/v1/storagedomains/{domain.pk}/attach/")
+        assert response.status_code == 202
+        assert response.json()["job"]["kind"] == "storagedomain.attach"
+        assert StorageDomain.objects.get(pk=domain.pk).status == "locked"
+
+    def test_it_refuses_to_attach_without_an_spm(self, api):
+        domain = StorageDomainFactory()
+        response = api.post(f"/api/v1/storagedomains/{domain.pk}/attach/")
+        assert response.status_code == 409 and "no SPM" in response.json()["detail"]
+        assert StorageDomain.objects.get(pk=domain.pk).status == "unattached"
+
+    def test_it_refuses_to_move_or_remove_an_attached_domain(self, api):
+        domain = StorageDomainFactory(status="active", path="/srv/a")
+        response = api.patch(f"/api/v1/storagedomains/{domain.pk}/", {"path": "/srv/b"}, format="json")
+        assert response.status_code == 409 and "detach it before changing its path" in response.json()["detail"]
+        assert api.delete(f"/api/v1/storagedomains/{domain.pk}/").status_code == 409
+        assert StorageDomain.objects.get(pk=domain.pk).path == "/srv/a"
+
+    def test_it_renames_an_attached_domain(self, api):
+        domain = StorageDomainFactory(status="active")
+        assert api.patch(f"/api/v1/storagedomains/{domain.pk}/", {"name": "renamed"}, format="json").status_code == 200

@@ -1,0 +1,299 @@
+"""Storage pools and their volumes, by host URI and pool name.
+
+A storage domain of the portal is realised on every host as a libvirt storage
+pool of the same name over the same directory. This module makes such a pool
+exist (idempotently), reads its figures and removes it again.
+
+Removing a pool only forgets it (destroy + undefine): it never deletes the
+directory or anything in it. Those are the user's disks and ISOs.
+
+Pool XML is built and read here with lxml, never with string formatting.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+import libvirt
+from lxml import etree
+
+from hypervisor.connection import get_connection
+from hypervisor.errors import Conflict, HypervisorError, InvalidSpec, InvalidXML, NotFound, libvirt_errors
+from hypervisor.specs import _one_of, _xml_text
+
+POOL_TYPES = frozenset({"dir"})
+
+POOL_STATES: dict[int, str] = {
+    libvirt.VIR_STORAGE_POOL_INACTIVE: "inactive",
+    libvirt.VIR_STORAGE_POOL_BUILDING: "building",
+    libvirt.VIR_STORAGE_POOL_RUNNING: "running",
+    libvirt.VIR_STORAGE_POOL_DEGRADED: "degraded",
+    libvirt.VIR_STORAGE_POOL_INACCESSIBLE: "inaccessible",
+}
+
+_SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """A storage pool as the portal wants it: a name over a directory."""
+
+    name: str
+    path: str
+    type: str = "dir"
+
+    def __post_init__(self) -> None:
+        _xml_text("Pool name", self.name, single_line=True)
+        if not self.name.strip():
+            raise InvalidSpec("The pool name must not be empty.")
+        if "/" in self.name:
+            raise InvalidSpec(f"The pool name {self.name!r} contains '/', which libvirt refuses.")
+        _xml_text("Pool path", self.path, single_line=True)
+        if not self.path.startswith("/"):
+            raise InvalidSpec(f"The pool path must be absolute, not {self.path!r}.")
+        _one_of("Pool type", self.type, POOL_TYPES)
+        # libvirt drops trailing and doubled slashes too; comparing paths needs
+        # the same spelling on both sides.
+        object.__setattr__(self, "path", _normal_path(self.path))
+
+
+@dataclass(frozen=True)
+class PoolInfo:
+    name: str
+    uuid: str
+    state: str  # inactive, building, running, degraded, inaccessible
+    capacity_bytes: int
+    allocation_bytes: int
+    available_bytes: int
+    path: str
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    name: str
+    path: str
+    capacity_bytes: int
+    allocation_bytes: int
+    format: str  # raw, qcow2, iso... as libvirt detects it ("" when it says nothing)
+
+
+def build_pool_xml(spec: PoolSpec) -> str:
+    root = etree.Element("pool", type=spec.type)
+    etree.SubElement(root, "name").text = spec.name
+    target = etree.SubElement(root, "target")
+    etree.SubElement(target, "path").text = spec.path
+    return etree.tostring(root, encoding="unicode", pretty_print=True)
+
+
+def parse_pool_xml(xml: str) -> PoolSpec:
+    """Read pool XML (ours or libvirt's ``pool-dumpxml``) back into a PoolSpec."""
+    pool_type, name, path = _pool_identity(xml)
+    if not name:
+        raise InvalidXML("The pool XML has no <name>.")
+    if not path:
+        raise InvalidXML("The pool XML has no <target><path>.")
+    return PoolSpec(name=name, path=path, type=pool_type)
+
+
+def ensure_dir_pool(uri: str, spec: PoolSpec) -> PoolInfo:
+    """Make the pool exist, persistent, started and autostarted; return its figures.
+
+    Idempotent: a pool that is already there with the same directory is left
+    as it is (started if it was not). A pool of that name over another
+    directory, or another pool over this directory, is a Conflict: we never
+    take over or change what someone else set up.
+    """
+    conn = get_connection(uri)
+    pool = _lookup_or_none(conn, uri, spec.name)
+    if pool is None:
+        pool = _define(conn, uri, spec)
+    else:
+        _check_same(uri, spec, pool)
+    with libvirt_errors(uri):
+        if not pool.isPersistent():
+            # A transient pool of ours (started by hand with pool-create): make
+            # it persistent, or autostart and the next daemon restart lose it.
+            # Its own XML keeps its UUID, which libvirt requires for that (the
+            # live figures in it are ignored; the test driver has no INACTIVE flag).
+            pool = conn.storagePoolDefineXML(pool.XMLDesc(0), 0)
+        if not pool.isActive():
+            # For a dir pool, build creates the directory when it is missing and
+            # leaves an existing one (and its contents) alone.
+            pool.build(0)
+            _start(uri, pool)
+        if not pool.autostart():
+            pool.setAutostart(1)
+    return _refreshed_info(uri, pool)
+
+
+def pool_info(uri: str, name: str) -> PoolInfo:
+    """The pool's figures, re-read from the storage (refresh) when it is running."""
+    conn = get_connection(uri)
+    pool = _lookup(conn, uri, name)
+    return _refreshed_info(uri, pool)
+
+
+def remove_pool(uri: str, name: str) -> bool:
+    """Stop and forget the pool; its directory and files stay. Returns whether
+    there was a pool to remove (removing a missing pool is not an error)."""
+    conn = get_connection(uri)
+    pool = _lookup_or_none(conn, uri, name)
+    if pool is None:
+        return False
+    try:
+        with libvirt_errors(uri):
+            if pool.isActive():
+                pool.destroy()
+            if pool.isPersistent():
+                pool.undefine()
+    except NotFound:
+        pass  # removed by someone else meanwhile: what we wanted
+    return True
+
+
+def list_pools(uri: str) -> tuple[str, ...]:
+    """Names of every pool on the host, active or not."""
+    conn = get_connection(uri)
+    with libvirt_errors(uri):
+        return tuple(sorted(pool.name() for pool in conn.listAllStoragePools(0)))
+
+
+def list_volumes(uri: str, pool_name: str) -> list[VolumeInfo]:
+    """The volumes (files) of a running pool, sorted by name, as found on disk now."""
+    conn = get_connection(uri)
+    pool = _lookup(conn, uri, pool_name)
+    with libvirt_errors(uri):
+        if not pool.isActive():
+            raise Conflict(f"The storage pool {pool_name!r} on {uri} is not running.", uri=uri)
+        pool.refresh(0)
+        volumes = pool.listAllVolumes(0)
+    result = []
+    for volume in volumes:
+        try:
+            with libvirt_errors(uri):
+                _type, capacity, allocation = volume.info()
+                result.append(
+                    VolumeInfo(
+                        name=volume.name(),
+                        path=volume.path(),
+                        capacity_bytes=capacity,
+                        allocation_bytes=allocation,
+                        format=_volume_format(volume.XMLDesc(0)),
+                    )
+                )
+        except NotFound:
+            continue  # deleted while we were listing: no longer there
+    return sorted(result, key=lambda v: v.name)
+
+
+def _normal_path(path: str) -> str:
+    normal = posixpath.normpath(path)
+    return "/" + normal.lstrip("/")  # normpath keeps a leading "//"; libvirt does not
+
+
+def _pool_identity(xml: str) -> tuple[str, str, str]:
+    """(type, name, target path) of pool XML, without judging them."""
+    try:
+        root = etree.fromstring(xml.encode(), _SAFE_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise InvalidXML(f"The pool XML is not well-formed: {exc}") from None
+    if root.tag != "pool":
+        raise InvalidXML(f"Expected a <pool> document, got <{root.tag}>.")
+    return root.get("type", ""), root.findtext("name") or "", root.findtext("target/path") or ""
+
+
+def _volume_format(xml: str) -> str:
+    try:
+        root = etree.fromstring(xml.encode(), _SAFE_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise InvalidXML(f"The volume XML is not well-formed: {exc}") from None
+    element = root.find("target/format")
+    return element.get("type", "") if element is not None else ""
+
+
+def _lookup(conn: libvirt.virConnect, uri: str, name: str) -> libvirt.virStoragePool:
+    with libvirt_errors(uri):
+        return conn.storagePoolLookupByName(name)
+
+
+def _lookup_or_none(conn: libvirt.virConnect, uri: str, name: str) -> libvirt.virStoragePool | None:
+    try:
+        return _lookup(conn, uri, name)
+    except NotFound:
+        return None
+
+
+def _check_same(uri: str, spec: PoolSpec, pool: libvirt.virStoragePool) -> None:
+    with libvirt_errors(uri):
+        pool_type, _name, path = _pool_identity(pool.XMLDesc(0))
+    if pool_type != spec.type or _normal_path(path or "/") != spec.path:
+        raise Conflict(
+            f"A storage pool named {spec.name!r} already exists on {uri} over {path or 'nothing'} "
+            f"(type {pool_type}), not over {spec.path} (type {spec.type}); it is left as it is.",
+            uri=uri,
+        )
+
+
+def _pool_over(conn: libvirt.virConnect, uri: str, path: str) -> str | None:
+    """The name of a pool whose directory is ``path``, if there is one."""
+    with libvirt_errors(uri):
+        pools = conn.listAllStoragePools(0)
+    for pool in pools:
+        try:
+            with libvirt_errors(uri):
+                _type, name, target = _pool_identity(pool.XMLDesc(0))
+        except NotFound:
+            continue  # removed while we were looking
+        if target and _normal_path(target) == path:
+            return name
+    return None
+
+
+def _define(conn: libvirt.virConnect, uri: str, spec: PoolSpec) -> libvirt.virStoragePool:
+    holder = _pool_over(conn, uri, spec.path)
+    if holder is not None:
+        raise Conflict(
+            f"The directory {spec.path} on {uri} is already the storage pool {holder!r}; "
+            f"libvirt allows one pool per directory.",
+            uri=uri,
+        )
+    try:
+        with libvirt_errors(uri):
+            return conn.storagePoolDefineXML(build_pool_xml(spec), 0)
+    except HypervisorError:
+        # libvirt reports "already exists" only as a generic failure. Another
+        # worker may have defined the same pool meanwhile: that one is as good.
+        pool = _lookup_or_none(conn, uri, spec.name)
+        if pool is None:
+            raise
+        _check_same(uri, spec, pool)
+        return pool
+
+
+def _start(uri: str, pool: libvirt.virStoragePool) -> None:
+    try:
+        with libvirt_errors(uri):
+            pool.create(0)
+    except HypervisorError:
+        with libvirt_errors(uri):
+            if pool.isActive():
+                return  # started by someone else meanwhile
+        raise
+
+
+def _refreshed_info(uri: str, pool: libvirt.virStoragePool) -> PoolInfo:
+    with libvirt_errors(uri):
+        if pool.isActive():
+            pool.refresh(0)
+        state, capacity, allocation, available = pool.info()
+        _type, name, path = _pool_identity(pool.XMLDesc(0))
+        return PoolInfo(
+            name=name,
+            uuid=pool.UUIDString(),
+            state=POOL_STATES.get(state, "unknown"),
+            capacity_bytes=capacity,
+            allocation_bytes=allocation,
+            available_bytes=available,
+            path=_normal_path(path) if path else "",
+        )

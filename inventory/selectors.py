@@ -1,4 +1,4 @@
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from core.permissions import restrict
 from inventory.choices import DataCenterStatus, HostStatus
@@ -34,8 +34,13 @@ def data_centers_visible_to(user) -> QuerySet[DataCenter]:
 
 
 def clusters_visible_to(user) -> QuerySet[Cluster]:
+    up = Q(hosts__status=HostStatus.UP)
     return restrict(Cluster.objects.all(), user).select_related("data_center").annotate(
-        host_count=Count("hosts", distinct=True)
+        host_count=Count("hosts", distinct=True),
+        # What the up hosts offer (inventory.capacity turns it into capacity).
+        up_memory_mb=Sum("hosts__memory_mb", filter=up),
+        up_threads=Sum("hosts__cpu_total", filter=up),
+        up_cores=Sum(F("hosts__cpu_sockets") * F("hosts__cpu_cores_per_socket"), filter=up),
     ).order_by("name")
 
 

@@ -5,11 +5,16 @@ from django.shortcuts import get_object_or_404, render
 
 from core.selectors import events_visible_to
 from inventory import selectors
+from inventory.capacity import cluster_capacity, clusters_commitment
 from inventory.selectors import data_center_status
 
 
 def _events_about(user, obj, limit: int = 20):
     return events_visible_to(user).filter(target_id=str(obj.pk), target_type__model=obj._meta.model_name)[:limit]
+
+
+def _percent(part: int, whole: int) -> int:
+    return round(100 * part / whole) if whole else 0
 
 
 @login_required
@@ -43,8 +48,16 @@ def cluster_list(request):
 @login_required
 def cluster_detail(request, pk: int):
     cluster = get_object_or_404(selectors.clusters_visible_to(request.user), pk=pk)
+    capacity = cluster_capacity(cluster, clusters_commitment([cluster.pk])[cluster.pk])
     return render(request, "inventory/cluster_detail.html", {
         "cluster": cluster,
+        "capacity": capacity,
+        "capacity_bars": [
+            (f"Memory committed: {capacity.memory_committed_mb} of {capacity.memory_mb} MiB",
+             _percent(capacity.memory_committed_mb, capacity.memory_mb)),
+            (f"vCPUs committed: {capacity.vcpus_committed} of {capacity.vcpus}",
+             _percent(capacity.vcpus_committed, capacity.vcpus)),
+        ],
         "hosts": selectors.hosts_visible_to(request.user).filter(cluster=cluster),
         "events": _events_about(request.user, cluster),
     })

@@ -1,8 +1,11 @@
+from dataclasses import asdict
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 import hypervisor
 from core.errors import InvalidInput
+from inventory.capacity import cluster_capacity, clusters_commitment
 from inventory.choices import PowerAgent
 from inventory.models import Cluster, DataCenter, Host, StorageDomain
 from inventory.power import host_power_fields
@@ -24,9 +27,27 @@ class DataCenterSerializer(serializers.HyperlinkedModelSerializer):
         return data_center_status(data_center)
 
 
+@extend_schema_field({
+    "type": "object",
+    "properties": {name: {"type": "integer"} for name in (
+        "physical_memory_mb", "memory_mb", "memory_committed_mb", "vcpus", "vcpus_committed")},
+})
+class ClusterCapacityField(serializers.Field):
+    """Read-only; the list view hands in the commitments of its whole page
+    (context "commitments") so that rows cost no query each."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, cluster):
+        commitments = self.context.get("commitments") or clusters_commitment([cluster.pk])
+        return asdict(cluster_capacity(cluster, commitments[cluster.pk]))
+
+
 class ClusterSerializer(serializers.HyperlinkedModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:cluster-detail")
     data_center = serializers.PrimaryKeyRelatedField(queryset=DataCenter.objects.all())
+    capacity = ClusterCapacityField()
 
     class Meta:
         model = Cluster
@@ -34,7 +55,7 @@ class ClusterSerializer(serializers.HyperlinkedModelSerializer):
             "id", "url", "name", "description", "data_center", "cpu_model",
             "memory_overcommit_percent", "scheduling_policy", "scheduling_parameters",
             "migration_policy", "migration_bandwidth_mbps", "reserved_headroom_percent",
-            "ksm_enabled", "ballooning_enabled", "threads_as_cores",
+            "ksm_enabled", "ballooning_enabled", "threads_as_cores", "capacity",
         ]
 
     def validate(self, attrs):

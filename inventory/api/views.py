@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from core.api.serializers import JobAcceptedSerializer, JobSerializer
 from core.permissions import require_permission
 from inventory import selectors, services
+from inventory.capacity import clusters_commitment
 from inventory.power import host_power_test
 from inventory.api.serializers import (
     ClusterSerializer,
@@ -64,6 +65,14 @@ class ClusterViewSet(InventoryViewSet):
     selector = selectors.clusters_visible_to
     filterset_fields = ["data_center", "scheduling_policy"]
     ordering_fields = ["name"]
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        self.commitments = clusters_commitment(cluster.pk for cluster in page or [])
+        return page
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "commitments": getattr(self, "commitments", None)}
 
 
 class StorageDomainViewSet(InventoryViewSet):

@@ -90,3 +90,9 @@ def test_it_filters_hosts_by_status_with_a_link_for_every_status(logged_in):
     assert "lost" in page and "steady" not in page
     for status in HostStatus.values():
         assert f'href="?status={status}"' in page
+
+
+def test_it_shows_the_cluster_capacity_panel(logged_in, host):
+    page = logged_in.get(reverse("inventory:cluster-detail", args=[host.cluster.pk])).content.decode()
+    assert "Memory committed: 0 of 8192 MiB" in page
+    assert "vCPUs committed: 0 of 4" in page

@@ -1,6 +1,10 @@
 """Read-only pages; the inventory issue adds forms and actions."""
 
+from functools import reduce
+from operator import or_
+
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404, render
 
 from core.selectors import events_visible_to
@@ -13,6 +17,18 @@ def _events_about(user, obj, limit: int = 20):
     return events_visible_to(user).filter(target_id=str(obj.pk), target_type__model=obj._meta.model_name)[:limit]
 
 
+def _search_and_sort(request, queryset: QuerySet, *, search: tuple[str, ...], sorts: dict[str, str]):
+    """?q= searches the given fields; ?sort=key (or -key) orders by one of
+    the allowed columns. Returns the queryset and the template context."""
+    query = request.GET.get("q", "").strip()
+    if query:
+        queryset = queryset.filter(reduce(or_, (Q(**{f"{field}__icontains": query}) for field in search)))
+    sort = request.GET.get("sort", "")
+    if sort.lstrip("-") in sorts:
+        queryset = queryset.order_by(("-" if sort.startswith("-") else "") + sorts[sort.lstrip("-")], "pk")
+    return queryset, {"sort_fields": list(sorts)}
+
+
 def _percent(part: int, whole: int) -> int:
     return round(100 * part / whole) if whole else 0
 
@@ -22,9 +38,12 @@ def datacenter_list(request):
     data_centers = selectors.data_centers_visible_to(request.user)
     if classification := request.GET.get("classification"):
         data_centers = data_centers.filter(classification=classification)
+    data_centers, sorting = _search_and_sort(request, data_centers, search=("name", "description"), sorts={
+        "name": "name", "classification": "classification", "clusters": "cluster_count", "hosts": "host_count"})
+    data_centers = list(data_centers)
     for dc in data_centers:
         dc.status = data_center_status(dc)
-    return render(request, "inventory/datacenter_list.html", {"data_centers": data_centers})
+    return render(request, "inventory/datacenter_list.html", {"data_centers": data_centers, **sorting})
 
 
 @login_required
@@ -41,8 +60,11 @@ def datacenter_detail(request, pk: int):
 
 @login_required
 def cluster_list(request):
-    return render(request, "inventory/cluster_list.html",
-                  {"clusters": selectors.clusters_visible_to(request.user)})
+    clusters, sorting = _search_and_sort(
+        request, selectors.clusters_visible_to(request.user), search=("name", "description", "cpu_model"),
+        sorts={"name": "name", "data_center": "data_center__name", "overcommit": "memory_overcommit_percent",
+               "hosts": "host_count"})
+    return render(request, "inventory/cluster_list.html", {"clusters": clusters, **sorting})
 
 
 @login_required
@@ -68,7 +90,9 @@ def host_list(request):
     hosts = selectors.hosts_visible_to(request.user)
     if status := request.GET.get("status"):
         hosts = hosts.filter(status=status)
-    return render(request, "inventory/host_list.html", {"hosts": hosts})
+    hosts, sorting = _search_and_sort(request, hosts, search=("name", "uri", "hostname"), sorts={
+        "name": "name", "cluster": "cluster__name", "status": "status", "cpu": "cpu_total", "memory": "memory_mb"})
+    return render(request, "inventory/host_list.html", {"hosts": hosts, **sorting})
 
 
 @login_required
@@ -83,8 +107,11 @@ def host_detail(request, pk: int):
 
 @login_required
 def storagedomain_list(request):
-    return render(request, "inventory/storagedomain_list.html",
-                  {"storage_domains": selectors.storage_domains_visible_to(request.user)})
+    domains, sorting = _search_and_sort(
+        request, selectors.storage_domains_visible_to(request.user), search=("name", "path", "description"),
+        sorts={"name": "name", "data_center": "data_center__name", "type": "domain_type", "status": "status",
+               "capacity": "capacity_bytes"})
+    return render(request, "inventory/storagedomain_list.html", {"storage_domains": domains, **sorting})
 
 
 @login_required

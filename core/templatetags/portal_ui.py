@@ -72,3 +72,18 @@ def gib_bytes(value):
     if value in (None, ""):
         return "—"
     return f"{int(value) / 1024**3:.1f} GiB"
+
+
+@register.inclusion_tag("includes/sort_header.html", takes_context=True)
+def sort_header(context, key: str, label: str, css: str = ""):
+    """A column header that sorts the list by `key` (?sort=key, again for
+    descending) when the view allows it (context "sort_fields"), keeping the
+    other query parameters; a plain header elsewhere (tables reused on detail pages)."""
+    request = context["request"]
+    current = request.GET.get("sort", "")
+    sortable = key in (context.get("sort_fields") or ())
+    query = request.GET.copy()
+    query["sort"] = f"-{key}" if current == key else key
+    direction = "ascending" if current == key else "descending" if current == f"-{key}" else ""
+    return {"label": label, "css": css, "sortable": sortable, "direction": direction,
+            "href": f"?{query.urlencode()}"}

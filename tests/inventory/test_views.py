@@ -96,3 +96,18 @@ def test_it_shows_the_cluster_capacity_panel(logged_in, host):
     page = logged_in.get(reverse("inventory:cluster-detail", args=[host.cluster.pk])).content.decode()
     assert "Memory committed: 0 of 8192 MiB" in page
     assert "vCPUs committed: 0 of 4" in page
+
+
+def test_it_searches_and_sorts_the_host_list(logged_in):
+    HostFactory(name="alpha", memory_mb=1024)
+    HostFactory(name="beta", memory_mb=4096)
+    HostFactory(name="gamma", memory_mb=2048)
+    page = logged_in.get(reverse("inventory:host-list") + "?q=amm").content.decode()
+    assert "gamma" in page and "alpha" not in page
+    page = logged_in.get(reverse("inventory:host-list") + "?sort=-memory").content.decode()
+    assert page.index("beta") < page.index("gamma") < page.index("alpha")
+    assert 'aria-sort="descending"' in page and "sort=memory" in page
+
+
+def test_it_ignores_an_unknown_sort_column(logged_in, host):
+    assert logged_in.get(reverse("inventory:host-list") + "?sort=password").status_code == 200

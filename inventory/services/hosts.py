@@ -133,14 +133,17 @@ def host_refresh(*, host: Host, user=None) -> Job:
     )
 
 
-def host_add(*, name: str, cluster, uri: str, spm_priority: int = SPM_DEFAULT_PRIORITY, user) -> tuple[Host, Job]:
-    """Add a host (status installing) and start the job that connects to it."""
+def host_add(
+    *, name: str, cluster, uri: str, spm_priority: int = SPM_DEFAULT_PRIORITY, user, **power_fields
+) -> tuple[Host, Job]:
+    """Add a host (status installing) and start the job that connects to it.
+    `power_fields` are the pm_* fields from inventory.power.host_power_fields."""
     from inventory.tasks import host_add_task
 
     with transaction.atomic():
         host = Host.objects.create(
             name=name, cluster=cluster, uri=hypervisor.validate_uri(uri), spm_priority=spm_priority,
-            status=HostStatus.INSTALLING,
+            status=HostStatus.INSTALLING, **power_fields,
         )
         event_record(code="host.added", target=host, user=user,
                      message=f"Host {host.name} ({host.uri}) was added to cluster {cluster} by {user}.")

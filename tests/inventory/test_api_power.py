@@ -6,7 +6,7 @@ import pytest
 from core.models import Event
 from core.secrets import decrypt_secret
 from inventory.models import Host
-from tests.inventory.factories import HostFactory
+from tests.inventory.factories import ClusterFactory, HostFactory, simulated_host_uri
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +69,13 @@ def test_it_answers_503_with_the_reason_when_the_bmc_refuses(api, bmc):
     assert response.status_code == 503
     assert response.json()["code"] == "power_management_failed"
     assert "wrong-password" not in response.json()["detail"]
+
+
+def test_it_adds_a_host_with_power_management_in_one_request(api, bmc):
+    response = api.post("/api/v1/hosts/", {
+        "name": "node1", "cluster": ClusterFactory().pk, "uri": simulated_host_uri(),
+        "power_management": power(bmc),
+    }, format="json")
+    assert response.status_code == 202, response.content
+    assert response.json()["host"]["power_management"]["password_set"] is True
+    assert decrypt_secret(Host.objects.get(name="node1").pm_password_encrypted) == bmc.password

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from core.errors import PortalError
 from core.permissions import require_permission
-from inventory import forms, selectors, services
+from inventory import forms, power, selectors, services
 
 
 def _create_plain(form: ModelForm, user):
@@ -138,24 +138,52 @@ def object_remove(request, kind_name: str, pk: int):
                                                              "cancel_url": reverse(f"{kind.url_prefix}-detail", args=[pk])})
 
 
-def _host_action(request, pk: int, start: Callable):
-    host = get_object_or_404(selectors.hosts_visible_to(request.user), pk=pk)
+def _start_job(request, kind: Kind, pk: int, start: Callable, argument: str):
+    """An action button: start the job and show it, or say why not."""
+    obj = get_object_or_404(kind.selector(request.user), pk=pk)
     try:
-        require_permission(request.user, "change", host)
-        job = start(host=host, user=request.user)
+        require_permission(request.user, "change", obj)
+        job = start(**{argument: obj}, user=request.user)
     except PortalError as error:
         messages.error(request, error.detail)
-        return redirect("inventory:host-detail", pk)
+        return redirect(f"{kind.url_prefix}-detail", pk)
     return redirect("core:job-detail", job.pk)
 
 
 @login_required
 @require_POST
 def host_refresh(request, pk: int):
-    return _host_action(request, pk, services.host_refresh)
+    return _start_job(request, KINDS["hosts"], pk, services.host_refresh, "host")
 
 
 @login_required
 @require_POST
 def host_activate(request, pk: int):
-    return _host_action(request, pk, services.host_activate)
+    return _start_job(request, KINDS["hosts"], pk, services.host_activate, "host")
+
+
+@login_required
+@require_POST
+def storage_attach(request, pk: int):
+    return _start_job(request, KINDS["storage"], pk, services.storage_domain_attach, "domain")
+
+
+@login_required
+@require_POST
+def storage_detach(request, pk: int):
+    return _start_job(request, KINDS["storage"], pk, services.storage_domain_detach, "domain")
+
+
+@login_required
+@require_POST
+def host_power_test(request, pk: int):
+    """Bounded by a short timeout, so it answers in the request (oVirt's Test)."""
+    host = get_object_or_404(selectors.hosts_visible_to(request.user), pk=pk)
+    try:
+        require_permission(request.user, "change", host)
+        status = power.host_power_test(host=host, user=request.user, timeout=5)
+    except PortalError as error:
+        messages.error(request, f"Power management test failed: {error.detail}")
+    else:
+        messages.success(request, f"The BMC answers: power is {status}.")
+    return redirect("inventory:host-detail", pk)

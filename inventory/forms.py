@@ -8,6 +8,9 @@ from django import forms
 import hypervisor
 from core.errors import InvalidInput
 from inventory.models import Cluster, DataCenter, Host, StorageDomain
+from inventory.power import host_power_fields
+
+POWER_FIELDS = ("enabled", "agent", "address", "port", "username", "options")
 from inventory.scheduling import scheduling_parameters_clean
 from inventory.validation import storage_path_clean
 
@@ -58,10 +61,21 @@ class ClusterForm(forms.ModelForm):
 
 
 class HostForm(forms.ModelForm):
+    pm_password = forms.CharField(
+        label="BMC password", required=False, strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted, never shown. Leave empty to keep the one set.",
+    )
+
     class Meta:
         model = Host
-        fields = ["name", "cluster", "uri", "spm_priority"]
-        labels = {"uri": "libvirt URI", "spm_priority": "SPM priority"}
+        fields = ["name", "cluster", "uri", "spm_priority", "pm_enabled", "pm_agent", "pm_address",
+                  "pm_port", "pm_username", "pm_password", "pm_options"]
+        labels = {
+            "uri": "libvirt URI", "spm_priority": "SPM priority", "pm_enabled": "Power management enabled",
+            "pm_agent": "BMC agent", "pm_address": "BMC address", "pm_port": "BMC port",
+            "pm_username": "BMC user name", "pm_options": "BMC options",
+        }
         help_texts = {
             "uri": "A libvirt URI, e.g. qemu:///system or qemu+ssh://root@host1/system.",
             "spm_priority": "-1 never SPM; Low 2, Normal 5, High 7 (0-10).",
@@ -72,6 +86,18 @@ class HostForm(forms.ModelForm):
             return hypervisor.validate_uri(self.cleaned_data["uri"])
         except hypervisor.InvalidURI as error:
             raise forms.ValidationError(error.message)
+
+    def clean(self):
+        cleaned = super().clean()
+        given = {name: cleaned.pop(f"pm_{name}") for name in POWER_FIELDS if f"pm_{name}" in cleaned}
+        password = cleaned.pop("pm_password", "")
+        if password:
+            given["password"] = password
+        try:
+            cleaned.update(host_power_fields(given=given, host=self.instance if self.instance.pk else None))
+        except InvalidInput as error:
+            self.add_error(None, error.detail)
+        return cleaned
 
 
 class StorageDomainForm(forms.ModelForm):

@@ -10,6 +10,8 @@ from django.shortcuts import get_object_or_404, render
 from core.selectors import events_visible_to
 from inventory import selectors
 from inventory.capacity import cluster_capacity, clusters_commitment
+from inventory.choices import PowerAgent
+from inventory.power import DEFAULT_IPMI_PORT
 from inventory.selectors import data_center_status
 
 
@@ -100,6 +102,14 @@ def host_detail(request, pk: int):
     host = get_object_or_404(selectors.hosts_visible_to(request.user), pk=pk)
     return render(request, "inventory/host_detail.html", {
         "host": host,
+        "power_facts": [
+            ("Enabled", "yes" if host.pm_enabled else "no (settings kept, not used)"),
+            ("Agent", PowerAgent.label(host.pm_agent)),
+            ("BMC", f"{host.pm_address}:{host.pm_port or DEFAULT_IPMI_PORT}"),
+            ("User name", host.pm_username or "—"),
+            ("Password", "set" if host.pm_password_encrypted else "not set"),
+            ("Options", host.pm_options or "—"),
+        ],
         "is_spm": host.cluster.data_center.spm_host_id == host.pk,
         "events": _events_about(request.user, host),
     })

@@ -6,7 +6,13 @@ from django.urls import reverse
 from core.models import Event, Job
 from inventory.choices import HostStatus
 from inventory.models import Cluster, DataCenter, Host
-from tests.inventory.factories import ClusterFactory, DataCenterFactory, HostFactory, simulated_host_uri
+from tests.inventory.factories import (
+    ClusterFactory,
+    DataCenterFactory,
+    HostFactory,
+    StorageDomainFactory,
+    simulated_host_uri,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -123,3 +129,37 @@ def test_it_forbids_a_user_without_grants_to_create(client, charlie):
 
 def test_it_answers_404_for_an_unknown_kind(logged_in):
     assert logged_in.get("/jobs/new/").status_code == 404
+
+
+def test_it_saves_bmc_settings_from_the_host_form_and_keeps_the_password(logged_in):
+    host = HostFactory(status=HostStatus.UP)
+    form = {"name": host.name, "cluster": host.cluster.pk, "uri": host.uri, "spm_priority": 5,
+            "pm_enabled": "on", "pm_agent": "ipmilan", "pm_address": "127.0.0.1", "pm_port": 9623,
+            "pm_username": "admin", "pm_password": "s3cret", "pm_options": "lanplus"}
+    assert logged_in.post(reverse("inventory:object-edit", args=["hosts", host.pk]), form).status_code == 302
+    stored = Host.objects.get(pk=host.pk).pm_password_encrypted
+    assert stored and "s3cret" not in stored
+
+    form.pop("pm_password")
+    logged_in.post(reverse("inventory:object-edit", args=["hosts", host.pk]), form)
+    assert Host.objects.get(pk=host.pk).pm_password_encrypted == stored
+    page = logged_in.get(reverse("inventory:host-detail", args=[host.pk])).content.decode()
+    assert "127.0.0.1:9623" in page and "s3cret" not in page
+    assert reverse("inventory:host-power-test", args=[host.pk]) in page
+
+
+def test_it_refuses_bad_bmc_settings_in_the_host_form(logged_in):
+    host = HostFactory(status=HostStatus.UP)
+    form = {"name": host.name, "cluster": host.cluster.pk, "uri": host.uri, "spm_priority": 5,
+            "pm_enabled": "on", "pm_agent": "redfish", "pm_address": "bmc.example", "pm_port": 443}
+    page = logged_in.post(reverse("inventory:object-edit", args=["hosts", host.pk]), form).content.decode()
+    assert "not supported yet" in page
+    assert Host.objects.get(pk=host.pk).pm_address == ""
+
+
+def test_it_offers_attach_for_an_unattached_domain_and_explains_a_refusal(logged_in):
+    domain = StorageDomainFactory()
+    page = logged_in.get(reverse("inventory:storagedomain-detail", args=[domain.pk])).content.decode()
+    assert reverse("inventory:storagedomain-attach", args=[domain.pk]) in page
+    response = logged_in.post(reverse("inventory:storagedomain-attach", args=[domain.pk]), follow=True)
+    assert "no SPM" in response.content.decode()

@@ -44,6 +44,17 @@ from hypervisor.specs import (
 )
 from hypervisor.uri import validate_uri
 
+from hypervisor.network import (
+    BridgeNetworkSpec,
+    NetworkInfo,
+    build_network_xml,
+    ensure_bridge_network,
+    list_networks,
+    network_info,
+    parse_network_xml,
+    remove_network,
+)
+from hypervisor.qemu_img import ImageInfo, InvalidImage, QemuImgError, image_info, image_inspect
 from hypervisor.storage import (
     PoolInfo,
     PoolSpec,
@@ -58,6 +69,9 @@ from hypervisor.storage import (
 )
 
 __all__ = [
+    "ImageInfo", "InvalidImage", "QemuImgError", "image_info", "image_inspect",
+    "BridgeNetworkSpec", "NetworkInfo", "build_network_xml", "ensure_bridge_network", "list_networks",
+    "network_info", "parse_network_xml", "remove_network",
     "PoolInfo", "PoolSpec", "VolumeInfo", "build_pool_xml", "ensure_dir_pool", "list_pools",
     "list_volumes", "parse_pool_xml", "pool_info", "remove_pool",
     "PORTAL_NS",

@@ -115,3 +115,36 @@ class PowerAgent(ChoiceSet):
     IPMILAN = "ipmilan"
     REDFISH = "redfish"
     CHOICES = [(IPMILAN, "IPMI over LAN", "blue"), (REDFISH, "Redfish", "cyan")]
+
+
+class NetworkStatus(ChoiceSet):
+    """Like a storage domain: unattached -> (attach job: locked) -> active; a
+    failed job leaves the network inactive, from which it can be attached again."""
+
+    UNATTACHED = "unattached"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    LOCKED = "locked"
+    CHOICES = [
+        (UNATTACHED, "Unattached", "grey"),
+        (ACTIVE, "Active", "green"),
+        (INACTIVE, "Inactive", "red"),
+        (LOCKED, "Locked", "orange"),
+    ]
+
+
+class ImageContent(ChoiceSet):
+    DISK = "disk"
+    ISO = "iso"
+    CHOICES = [(DISK, "Disk image", "blue"), (ISO, "ISO", "purple")]
+
+
+class ImageStatus(ChoiceSet):
+    UPLOADING = "uploading"
+    OK = "ok"
+    ILLEGAL = "illegal"
+    CHOICES = [(UPLOADING, "Uploading", "blue"), (OK, "OK", "green"), (ILLEGAL, "Illegal", "red")]
+
+
+# Storage domains and networks share one lifecycle; the API schema names it once.
+ATTACHMENT_STATUS_CHOICES = StorageDomainStatus.choices()

@@ -2,7 +2,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 
 from core.permissions import restrict
 from inventory.choices import DataCenterStatus, HostStatus
-from inventory.models import Cluster, DataCenter, Host, StorageDomain
+from inventory.models import Cluster, DataCenter, Host, Image, Network, StorageDomain
 
 
 def data_center_status(data_center: DataCenter) -> str:
@@ -51,3 +51,11 @@ def hosts_visible_to(user) -> QuerySet[Host]:
 
 def storage_domains_visible_to(user) -> QuerySet[StorageDomain]:
     return restrict(StorageDomain.objects.all(), user).select_related("data_center")
+
+
+def networks_visible_to(user) -> QuerySet[Network]:
+    return restrict(Network.objects.all(), user).select_related("data_center")
+
+
+def images_visible_to(user) -> QuerySet[Image]:
+    return restrict(Image.objects.all(), user).select_related("storage_domain")

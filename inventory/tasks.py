@@ -29,6 +29,11 @@ def storage_domain_detach_task(run: JobRun) -> None:
     services.storage_domain_detach_run(run)
 
 
+@job_task(name="network.attach", on_failure=services.network.network_attach_failed)
+def network_attach_task(run: JobRun) -> None:
+    services.network_attach_run(run)
+
+
 @shared_task(name="storagedomains.refresh", ignore_result=True)
 def storage_domains_refresh_task() -> None:
     services.storage_domains_refresh_all()

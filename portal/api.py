@@ -8,6 +8,8 @@ from inventory.api.views import (
     ClusterViewSet,
     DataCenterViewSet,
     HostViewSet,
+    ImageViewSet,
+    NetworkViewSet,
     StorageDomainViewSet,
 )
 
@@ -16,6 +18,8 @@ router.register("datacenters", DataCenterViewSet, basename="datacenter")
 router.register("clusters", ClusterViewSet, basename="cluster")
 router.register("hosts", HostViewSet, basename="host")
 router.register("storagedomains", StorageDomainViewSet, basename="storagedomain")
+router.register("networks", NetworkViewSet, basename="network")
+router.register("images", ImageViewSet, basename="image")
 router.register("jobs", JobViewSet, basename="job")
 router.register("events", EventViewSet, basename="event")
 

@@ -148,6 +148,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1/",
+    "ENUM_NAME_OVERRIDES": {"AttachmentStatusEnum": "inventory.choices.ATTACHMENT_STATUS_CHOICES"},
 }
 
 LOGGING = {

@@ -7,7 +7,7 @@ import hypervisor
 from core.errors import InvalidInput
 from inventory.capacity import cluster_capacity, clusters_commitment
 from inventory.choices import PowerAgent
-from inventory.models import Cluster, DataCenter, Host, StorageDomain
+from inventory.models import Cluster, DataCenter, Host, Image, Network, StorageDomain
 from inventory.power import host_power_fields
 from inventory.scheduling import scheduling_parameters_clean
 from inventory.selectors import data_center_status
@@ -172,3 +172,31 @@ class StorageDomainSerializer(serializers.HyperlinkedModelSerializer):
             return storage_path_clean(path)
         except InvalidInput as error:
             raise serializers.ValidationError(error.detail)
+
+
+class NetworkSerializer(serializers.HyperlinkedModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:network-detail")
+    data_center = serializers.PrimaryKeyRelatedField(queryset=DataCenter.objects.all())
+
+    class Meta:
+        model = Network
+        fields = ["id", "url", "name", "description", "data_center", "vm_network", "vlan", "mtu", "bridge", "status"]
+        read_only_fields = ["status"]
+        extra_kwargs = {"bridge": {"required": False, "allow_blank": True}}
+
+
+class ImageSerializer(serializers.HyperlinkedModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:image-detail")
+    storage_domain = serializers.PrimaryKeyRelatedField(queryset=StorageDomain.objects.all())
+    file = serializers.FileField(write_only=True, use_url=False)
+    owner = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Image
+        fields = [
+            "id", "url", "name", "storage_domain", "content", "file", "format",
+            "virtual_size_bytes", "actual_size_bytes", "status", "owner", "created_at",
+        ]
+        read_only_fields = ["format", "virtual_size_bytes", "actual_size_bytes", "status", "created_at"]
+        # The service says "already has an image named ..." and deletes the upload.
+        validators = []

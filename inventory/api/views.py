@@ -1,17 +1,23 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from core.api.serializers import JobAcceptedSerializer, JobSerializer
+from core.errors import InvalidInput
 from core.permissions import require_permission
 from inventory import selectors, services
 from inventory.capacity import clusters_commitment
 from inventory.power import host_power_test
+from inventory.services.images import image_upload
+from inventory.uploads import QUERY_PARAMETER, discard, upload_handlers_for, uploaded_file_path
 from inventory.api.serializers import (
     ClusterSerializer,
     DataCenterSerializer,
     HostSerializer,
+    ImageSerializer,
+    NetworkSerializer,
     StorageDomainSerializer,
 )
 
@@ -109,6 +115,27 @@ class StorageDomainViewSet(InventoryViewSet):
         return self.job_accepted(services.storage_domain_detach(domain=domain, user=request.user))
 
 
+class NetworkViewSet(InventoryViewSet):
+    serializer_class = NetworkSerializer
+    selector = selectors.networks_visible_to
+    filterset_fields = ["data_center", "vm_network", "status"]
+    ordering_fields = ["name", "vlan"]
+
+    def perform_create(self, serializer):
+        """Through the service: it derives the bridge name and refuses one in use."""
+        require_permission(self.request.user, "create")
+        network = services.network_create(user=self.request.user, **serializer.validated_data)
+        serializer.instance = self.reread(network)
+
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
+    @action(detail=True, methods=["post"])
+    def attach(self, request, pk=None):
+        """Create the network's bridge on every up host of its data center (a job)."""
+        network = self.get_object()
+        require_permission(request.user, "change", network)
+        return self.job_accepted(services.network_attach(network=network, user=request.user))
+
+
 class HostViewSet(InventoryViewSet):
     serializer_class = HostSerializer
     selector = selectors.hosts_visible_to
@@ -164,3 +191,42 @@ class HostViewSet(InventoryViewSet):
         host = self.get_object()
         require_permission(request.user, "change", host)
         return Response({"status": host_power_test(host=host, user=request.user, timeout=5)})
+
+
+class ImageViewSet(viewsets.ReadOnlyModelViewSet):
+    """Upload (multipart, streamed to the storage domain's disk) and read images.
+    Send ?storage_domain=<id> too, so the upload is written on the domain's own
+    file system and keeping it is a rename, not a copy."""
+
+    serializer_class = ImageSerializer
+    parser_classes = [MultiPartParser]
+    filterset_fields = ["storage_domain", "content", "format", "status"]
+    ordering_fields = ["name", "created_at", "virtual_size_bytes"]
+
+    def get_queryset(self):
+        return selectors.images_visible_to(self.request.user)
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body (the session CSRF check does): never in memory.
+        if request.method == "POST":
+            request.upload_handlers = upload_handlers_for(request)
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(request={"multipart/form-data": ImageSerializer}, responses={201: ImageSerializer})
+    def create(self, request, *args, **kwargs):
+        require_permission(request.user, "create")
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        domain = data["storage_domain"]
+        uploaded = uploaded_file_path(data["file"])
+        wanted = request.query_params.get(QUERY_PARAMETER)
+        if wanted is not None and wanted != str(domain.pk):
+            discard(uploaded)
+            raise InvalidInput("The storage_domain query parameter and form field name different storage domains.")
+        image = image_upload(
+            storage_domain=domain, name=data["name"], content=data["content"],
+            uploaded_path=uploaded, user=request.user,
+        )
+        body = ImageSerializer(self.get_queryset().get(pk=image.pk), context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED)

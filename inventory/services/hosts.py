@@ -99,10 +99,13 @@ def host_check(*, host: Host, read_facts: bool = False) -> None:
 
 def host_came_up(*, host: Host) -> None:
     """A host that (re)joins its data center needs the pools of the storage
-    domains attached while it was away."""
+    domains attached while it was away, and must have the data center's active
+    networks (else it becomes non_operational, saying which)."""
+    from inventory.services.network import network_check_host
     from inventory.services.storage import storage_domains_connect_host
 
     storage_domains_connect_host(host=host)
+    network_check_host(host=host)
 
 
 def hosts_check_all() -> None:

@@ -31,7 +31,7 @@ from hypervisor.errors import (
     translate,
 )
 from hypervisor.events import DomainEvent, LifecycleListener, listen_lifecycle
-from hypervisor.host import read_host_info
+from hypervisor.host import read_host_info, usable_cpu_models
 from hypervisor.specs import (
     CpuTopology,
     DiskSpec,
@@ -69,6 +69,7 @@ from hypervisor.storage import (
 )
 
 __all__ = [
+    "usable_cpu_models",
     "ImageInfo", "InvalidImage", "QemuImgError", "image_info", "image_inspect",
     "BridgeNetworkSpec", "NetworkInfo", "build_network_xml", "ensure_bridge_network", "list_networks",
     "network_info", "parse_network_xml", "remove_network",

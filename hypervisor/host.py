@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lxml import etree
+
 from hypervisor.capabilities import Capabilities, parse_capabilities
 from hypervisor.connection import get_connection
 from hypervisor.errors import NotSupported, libvirt_errors
@@ -75,4 +77,19 @@ def even_numa_cells(nodes: int, cpus: int, memory_mb: int) -> tuple[NumaCell, ..
     return tuple(
         NumaCell(index=i, cpus=tuple(range(i * per_cell, (i + 1) * per_cell)), memory_mb=memory_mb // nodes)
         for i in range(nodes)
+    )
+
+
+def usable_cpu_models(uri: str, domain_type: str) -> frozenset[str] | None:
+    """The CPU models guests of this host may be given (libvirt's domain
+    capabilities, custom mode, usable='yes'), or None where the driver cannot
+    say (the test driver has no domain capabilities)."""
+    if domain_type == "test":
+        return None
+    conn = get_connection(uri)
+    with libvirt_errors(uri):
+        arch = parse_capabilities(conn.getCapabilities()).arch
+        domcaps = etree.fromstring(conn.getDomainCapabilities(None, arch, None, domain_type, 0).encode())
+    return frozenset(
+        model.text for model in domcaps.iterfind("cpu/mode[@name='custom']/model[@usable='yes']") if model.text
     )

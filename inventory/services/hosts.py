@@ -97,6 +97,21 @@ def host_check(*, host: Host, read_facts: bool = False) -> None:
         host_came_up(host=host)
 
 
+def host_cpu_problem(*, host: Host, info: hypervisor.HostInfo) -> str:
+    """Why the host cannot run its cluster's CPU model, or "" when it can (or
+    the cluster names none, or the driver cannot tell)."""
+    wanted = host.cluster.cpu_model
+    if not wanted:
+        return ""
+    usable = hypervisor.usable_cpu_models(host.uri, info.domain_type)
+    if usable is None or wanted in usable:
+        return ""
+    return (
+        f"Cluster {host.cluster.name} needs CPU model {wanted}, which this host cannot offer its guests "
+        f"({info.domain_type}); it offers {len(usable)} models, e.g. {', '.join(sorted(usable)[:5])}."
+    )
+
+
 def host_came_up(*, host: Host) -> None:
     """A host that (re)joins its data center needs the pools of the storage
     domains attached while it was away, and must have the data center's active
@@ -235,6 +250,10 @@ def host_refresh_run(run: JobRun, expected: str | None = None) -> None:
     with run.step("Read host facts"):
         info = hypervisor.read_host_info(host.uri)
         host_store_facts(host=host, info=info)
+    problem = host_cpu_problem(host=host, info=info)
+    if problem:
+        host_set_status(host=host, status=HostStatus.NON_OPERATIONAL, reason=problem, expected=expected)
+        return
     host_set_status(host=host, status=HostStatus.UP, expected=expected)
     host_came_up(host=host)
     topology = info.topology

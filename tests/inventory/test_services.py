@@ -2,10 +2,12 @@
 
 import pytest
 import hypervisor
+from core.jobs import job_create
 from core.models import Event
 from inventory import services
 from inventory.choices import HostStatus
 from inventory.models import Host
+from inventory.tasks import host_refresh_task
 from tests.inventory.factories import ClusterFactory, HostFactory, simulated_host_uri
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +103,10 @@ def test_it_seeds_the_demo_data_center_once(tmp_path):
     assert first.cluster.name == "Default" and first.cluster.data_center.name == "Default"
     assert first.uri == "qemu:///system"
     assert Event.objects.filter(code="host.added").count() == 1
+
+
+def test_it_does_not_block_a_host_whose_driver_cannot_list_cpu_models(admin):
+    host = HostFactory(uri=simulated_host_uri("small.xml"), cluster=ClusterFactory(cpu_model="Skylake-Server"))
+    job = job_create(title="refresh", task=host_refresh_task, steps=["Connect", "Read host facts"], target=host)
+    host_refresh_task.apply(args=[job.pk])
+    assert Host.objects.get(pk=host.pk).status == HostStatus.UP

@@ -1,0 +1,58 @@
+"""The host watcher notices a lost libvirtd from the connection's close
+callback, without waiting for the periodic check, and brings the host back
+up when the daemon returns."""
+
+import threading
+import time
+
+import pytest
+from django.db import connections
+
+from inventory.choices import HostStatus
+from inventory.models import Host
+from inventory.watcher import HostWatcher
+from tests.inventory.factories import HostFactory
+
+pytestmark = [pytest.mark.multihost, pytest.mark.django_db(transaction=True)]
+
+
+def wait_for(host_id: int, status: str, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if Host.objects.get(pk=host_id).status == status:
+            return time.monotonic() - started
+        time.sleep(0.1)
+    raise AssertionError(f"host still {Host.objects.get(pk=host_id).status} after {timeout}s")
+
+
+@pytest.fixture
+def watcher():
+    running = threading.Event()
+    running.set()
+    watcher = HostWatcher(sweep_seconds=0.5)
+
+    def run():
+        try:
+            watcher.run(keep_going=running.is_set)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    yield watcher
+    running.clear()
+    thread.join(5)
+
+
+def test_it_marks_a_host_non_responsive_when_its_connection_closes(testhost, watcher):
+    delta = testhost("delta")
+    host = HostFactory(name="delta", uri=delta.uri, status=HostStatus.CONNECTING)
+    wait_for(host.pk, HostStatus.UP, timeout=15)
+
+    delta.stop_daemon()
+    noticed_after = wait_for(host.pk, HostStatus.NON_RESPONSIVE, timeout=15)
+    assert "closed" in Host.objects.get(pk=host.pk).status_reason
+    assert noticed_after < 5, f"the close callback took {noticed_after:.1f}s"
+
+    delta.start_daemon()
+    wait_for(host.pk, HostStatus.UP, timeout=15)

@@ -43,9 +43,11 @@ class HostWatcher:
                 continue
             try:
                 if host.status != HostStatus.UP:
-                    host_check(host=host)
+                    host_check(host=host)  # marks it up, or non_responsive saying why
                 conn = hypervisor.get_connection(host.uri)
             except hypervisor.HypervisorError as error:
+                if host.status == HostStatus.UP:  # lost before its listener was attached
+                    host_set_status(host=host, status=HostStatus.NON_RESPONSIVE, reason=error.message)
                 logger.info("host %s is not answering: %s", host.name, error.message)
                 continue
             hypervisor.add_close_listener(conn, lambda reason, pk=host.pk: self.closed.put((pk, reason)))

@@ -12,11 +12,15 @@ from django.forms import ModelForm
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from core.errors import PortalError
 from core.permissions import require_permission
 from inventory import forms, power, selectors, services
+from inventory.services.images import image_upload as image_upload_service
+from inventory.services.network import bridge_name_for
+from inventory.uploads import discard, upload_handlers_for, uploaded_file_path
 
 
 def _create_plain(form: ModelForm, user):
@@ -37,6 +41,16 @@ def _update_storage(domain, form: ModelForm, user):
 
 def _remove_storage(domain, user):
     services.storage_domain_remove(domain=domain, user=user)
+
+
+def _create_network(form: ModelForm, user):
+    return services.network_create(user=user, **form.cleaned_data), None
+
+
+def _update_network(network, form: ModelForm, user):
+    fields = dict(form.cleaned_data)
+    fields["bridge"] = fields.get("bridge") or bridge_name_for(fields["name"])
+    return services.object_update(obj=network, fields=fields, user=user)
 
 
 def _create_host(form: ModelForm, user):
@@ -72,6 +86,8 @@ KINDS = {
                  create=_create_host, update=_update_host, remove=_remove_host),
     "storage": Kind("storage", "storage domain", "Storage domains", "inventory:storagedomain", forms.StorageDomainForm,
                     selectors.storage_domains_visible_to, update=_update_storage, remove=_remove_storage),
+    "networks": Kind("networks", "network", "Networks", "inventory:network", forms.NetworkForm,
+                     selectors.networks_visible_to, create=_create_network, update=_update_network),
 }
 
 
@@ -176,6 +192,12 @@ def storage_detach(request, pk: int):
 
 @login_required
 @require_POST
+def network_attach(request, pk: int):
+    return _start_job(request, KINDS["networks"], pk, services.network_attach, "network")
+
+
+@login_required
+@require_POST
 def host_power_test(request, pk: int):
     """Bounded by a short timeout, so it answers in the request (oVirt's Test)."""
     host = get_object_or_404(selectors.hosts_visible_to(request.user), pk=pk)
@@ -187,3 +209,38 @@ def host_power_test(request, pk: int):
     else:
         messages.success(request, f"The BMC answers: power is {status}.")
     return redirect("inventory:host-detail", pk)
+
+
+@csrf_exempt  # checked below, once the upload handlers are set: the check reads the body
+@login_required
+def image_upload(request):
+    """The upload page. upload.js posts the form to the API with a progress bar;
+    without JavaScript the plain POST lands here and goes through the same service."""
+    if request.method == "POST":
+        request.upload_handlers = upload_handlers_for(request)
+    return _image_upload(request)
+
+
+@csrf_protect
+def _image_upload(request):
+    domains = selectors.storage_domains_visible_to(request.user).filter(
+        domain_type__in=forms.IMAGE_DOMAIN_TYPES).order_by("name")
+    wanted = request.GET.get("storage_domain", "")
+    initial = {"storage_domain": int(wanted)} if wanted.isdigit() and len(wanted) < 19 else {}
+    form = forms.ImageUploadForm(request.POST or None, request.FILES or None, domains=domains, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        path = uploaded_file_path(data["file"])
+        try:
+            require_permission(request.user, "create")
+            image = image_upload_service(storage_domain=data["storage_domain"], name=data["name"],
+                                         content=data["content"], uploaded_path=path, user=request.user)
+        except PortalError as error:
+            discard(path)
+            form.add_error(None, error.detail)
+        else:
+            messages.success(request, f"Image {image.name} was uploaded ({image.format}).")
+            if initial:
+                return redirect("inventory:storagedomain-detail", image.storage_domain_id)
+            return redirect("inventory:image-list")
+    return render(request, "inventory/image_upload.html", {"form": form, "from_domain": bool(initial)})

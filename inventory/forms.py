@@ -7,7 +7,8 @@ from django import forms
 
 import hypervisor
 from core.errors import InvalidInput
-from inventory.models import Cluster, DataCenter, Host, StorageDomain
+from inventory.choices import ImageContent, StorageDomainType
+from inventory.models import Cluster, DataCenter, Host, Network, StorageDomain
 from inventory.power import host_power_fields
 
 POWER_FIELDS = ("enabled", "agent", "address", "port", "username", "options")
@@ -111,3 +112,58 @@ class StorageDomainForm(forms.ModelForm):
             return storage_path_clean(self.cleaned_data["path"])
         except InvalidInput as error:
             raise forms.ValidationError(error.detail)
+
+
+class NetworkForm(forms.ModelForm):
+    class Meta:
+        model = Network
+        fields = ["name", "description", "data_center", "vm_network", "vlan", "mtu", "bridge"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        labels = {"vm_network": "VM network (guests may use it)", "vlan": "VLAN", "mtu": "MTU"}
+        help_texts = {
+            "vlan": "VLAN 1-4094, empty for none",
+            "mtu": "Bytes; 1500 unless the switches carry jumbo frames.",
+            "bridge": "empty: derived from the name",
+        }
+
+    def clean(self):
+        """Say whose the bridge is (the constraint alone only names itself),
+        for a derived bridge name too."""
+        from inventory.services.network import bridge_name_for
+
+        cleaned = super().clean()
+        name, data_center = cleaned.get("name"), cleaned.get("data_center")
+        if not name or data_center is None or self.has_error("bridge"):
+            return cleaned
+        try:
+            bridge = cleaned.get("bridge") or bridge_name_for(name)
+        except InvalidInput as error:
+            self.add_error("bridge", error.detail)
+            return cleaned
+        holder = (Network.objects.filter(data_center=data_center, bridge=bridge).exclude(pk=self.instance.pk)
+                  .values_list("name", flat=True).first())
+        if holder is not None:
+            self.add_error("bridge", f"The bridge {bridge} is already network {holder}'s in data center "
+                                     f"{data_center.name}; give this network another bridge name.")
+        return cleaned
+
+
+# The domains images may be uploaded to (the API refuses export domains too).
+IMAGE_DOMAIN_TYPES = (StorageDomainType.DATA, StorageDomainType.ISO)
+
+
+class ImageUploadForm(forms.Form):
+    """The upload page's fields, named as the API's: upload.js posts them there."""
+
+    storage_domain = forms.ModelChoiceField(queryset=StorageDomain.objects.none(), empty_label=None)
+    name = forms.CharField(max_length=128, help_text="Unique on the storage domain; filled in from the file's name.")
+    content = forms.ChoiceField(choices=ImageContent.choices(), initial=ImageContent.DISK,
+                                help_text="A disk image (qcow2, raw, vmdk ...) or an installation ISO.")
+    file = forms.FileField(help_text="Written straight onto the storage domain while it uploads.")
+
+    def __init__(self, *args, domains, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["storage_domain"].queryset = domains
+        self.fields["storage_domain"].label_from_instance = (
+            lambda domain: f"{domain.name} ({StorageDomainType.label(domain.domain_type)}, {domain.data_center.name})"
+        )

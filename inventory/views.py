@@ -11,6 +11,7 @@ from core.selectors import events_visible_to
 from inventory import selectors
 from inventory.capacity import cluster_capacity, clusters_commitment
 from inventory.choices import PowerAgent
+from inventory.forms import IMAGE_DOMAIN_TYPES
 from inventory.power import DEFAULT_IPMI_PORT
 from inventory.selectors import data_center_status
 
@@ -127,5 +128,41 @@ def storagedomain_list(request):
 @login_required
 def storagedomain_detail(request, pk: int):
     domain = get_object_or_404(selectors.storage_domains_visible_to(request.user), pk=pk)
-    return render(request, "inventory/storagedomain_detail.html",
-                  {"domain": domain, "events": _events_about(request.user, domain)})
+    images, sorting = _search_and_sort(
+        request, selectors.images_visible_to(request.user).filter(storage_domain=domain).select_related("owner"),
+        search=("name", "format"), sorts=IMAGE_SORTS)
+    return render(request, "inventory/storagedomain_detail.html", {
+        "domain": domain, "images": images, "uploadable": domain.domain_type in IMAGE_DOMAIN_TYPES,
+        "events": _events_about(request.user, domain), **sorting})
+
+
+@login_required
+def network_list(request):
+    networks = selectors.networks_visible_to(request.user)
+    if status := request.GET.get("status"):
+        networks = networks.filter(status=status)
+    networks, sorting = _search_and_sort(request, networks, search=("name", "description", "bridge"), sorts={
+        "name": "name", "data_center": "data_center__name", "vlan": "vlan", "status": "status", "mtu": "mtu"})
+    return render(request, "inventory/network_list.html", {"networks": networks, **sorting})
+
+
+@login_required
+def network_detail(request, pk: int):
+    network = get_object_or_404(selectors.networks_visible_to(request.user), pk=pk)
+    return render(request, "inventory/network_detail.html",
+                  {"network": network, "events": _events_about(request.user, network)})
+
+
+IMAGE_SORTS = {"name": "name", "storage_domain": "storage_domain__name", "content": "content", "format": "format",
+               "virtual_size": "virtual_size_bytes", "actual_size": "actual_size_bytes", "status": "status",
+               "created": "created_at"}
+
+
+@login_required
+def image_list(request):
+    images = selectors.images_visible_to(request.user).select_related("owner")
+    if content := request.GET.get("content"):
+        images = images.filter(content=content)
+    images, sorting = _search_and_sort(request, images, search=("name", "format", "storage_domain__name"),
+                                       sorts=IMAGE_SORTS)
+    return render(request, "inventory/image_list.html", {"images": images, **sorting})

@@ -1,0 +1,104 @@
+"""The network pages: list, detail with the Attach button, create/edit/remove."""
+
+import pytest
+from django.urls import reverse
+
+from core.models import Event, Job
+from inventory.choices import NetworkStatus
+from inventory.models import Network
+from inventory.services import network_create
+from tests.inventory.factories import DataCenterFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def logged_in(client, admin):
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def network(admin):
+    return network_create(data_center=DataCenterFactory(name="east"), name="VM Network", vlan=12, user=admin)
+
+
+def test_it_lists_networks_with_their_facts(logged_in, network):
+    page = logged_in.get(reverse("inventory:network-list")).content.decode()
+    assert "VM Network" in page and "VM-Network" in page and "east" in page
+    assert 'data-status="unattached"' in page and ">12<" in page and ">1500<" in page
+
+
+def test_it_searches_and_sorts_networks(logged_in, network, admin):
+    network_create(data_center=network.data_center, name="storage", vlan=5, user=admin)
+    page = logged_in.get(reverse("inventory:network-list"), {"q": "stor"}).content.decode()
+    assert "storage" in page and "VM Network" not in page
+    page = logged_in.get(reverse("inventory:network-list"), {"sort": "vlan"}).content.decode()
+    assert page.index(">storage<") < page.index(">VM Network<")
+    page = logged_in.get(reverse("inventory:network-list"), {"sort": "-vlan"}).content.decode()
+    assert page.index(">VM Network<") < page.index(">storage<")
+
+
+def test_it_shows_the_network_page_with_attach_and_events(logged_in, network):
+    page = logged_in.get(reverse("inventory:network-detail", args=[network.pk])).content.decode()
+    assert reverse("inventory:network-attach", args=[network.pk]) in page
+    assert reverse("inventory:object-edit", args=["networks", network.pk]) in page
+    assert "network.created" in page or "VM Network" in page
+    Network.objects.filter(pk=network.pk).update(status=NetworkStatus.ACTIVE)
+    page = logged_in.get(reverse("inventory:network-detail", args=[network.pk])).content.decode()
+    assert reverse("inventory:network-attach", args=[network.pk]) not in page
+
+
+def test_it_enables_networks_in_the_navigation(logged_in):
+    page = logged_in.get(reverse("dashboard")).content.decode()
+    assert f'href="{reverse("inventory:network-list")}"' in page
+    assert f'href="{reverse("inventory:image-list")}"' in page
+
+
+def test_it_creates_a_network_from_the_form_deriving_the_bridge(logged_in):
+    dc = DataCenterFactory()
+    page = logged_in.get(reverse("inventory:object-create", args=["networks"])).content.decode()
+    assert "VLAN 1-4094, empty for none" in page and "empty: derived from the name" in page
+    response = logged_in.post(reverse("inventory:object-create", args=["networks"]), {
+        "name": "Back end", "data_center": dc.pk, "vm_network": "on", "vlan": "", "mtu": 9000, "bridge": ""})
+    network = Network.objects.get(name="Back end")
+    assert response.status_code == 302 and response.url == reverse("inventory:network-detail", args=[network.pk])
+    assert (network.bridge, network.vlan, network.mtu, network.status) == ("Back-end", None, 9000, "unattached")
+    assert Event.objects.filter(code="network.created", target_id=str(network.pk)).exists()
+
+
+def test_it_refuses_vlan_5000_with_a_field_error_and_saves_nothing(logged_in):
+    dc = DataCenterFactory()
+    response = logged_in.post(reverse("inventory:object-create", args=["networks"]), {
+        "name": "big", "data_center": dc.pk, "vlan": 5000, "mtu": 1500})
+    page = response.content.decode()
+    assert response.status_code == 200 and 'data-field-error="vlan"' in page
+    assert not Network.objects.exists()
+
+
+def test_it_shows_a_service_refusal_as_a_form_error(logged_in, network):
+    response = logged_in.post(reverse("inventory:object-create", args=["networks"]), {
+        "name": "other", "data_center": network.data_center.pk, "mtu": 1500, "bridge": "VM-Network"})
+    assert "already network VM Network" in response.content.decode()
+    assert Network.objects.count() == 1
+
+
+def test_it_edits_and_removes_a_network(logged_in, network):
+    response = logged_in.post(reverse("inventory:object-edit", args=["networks", network.pk]), {
+        "name": "VM Network", "description": "guests", "data_center": network.data_center.pk,
+        "vm_network": "on", "vlan": 40, "mtu": 1500, "bridge": ""})
+    assert response.status_code == 302
+    network.refresh_from_db()
+    assert (network.description, network.vlan, network.bridge) == ("guests", 40, "VM-Network")
+    response = logged_in.post(reverse("inventory:object-remove", args=["networks", network.pk]))
+    assert response.status_code == 302 and response.url == reverse("inventory:network-list")
+    assert not Network.objects.exists()
+
+
+def test_it_refuses_to_attach_without_an_up_host_saying_why(logged_in, network):
+    response = logged_in.post(reverse("inventory:network-attach", args=[network.pk]), follow=True)
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("inventory:network-detail", args=[network.pk])
+    assert "has no host up to create the network on" in page
+    network.refresh_from_db()
+    assert network.status == NetworkStatus.UNATTACHED and not Job.objects.exists()

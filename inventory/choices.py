@@ -98,7 +98,10 @@ class StorageType(ChoiceSet):
     CHOICES = [(DIR, "Directory", "blue"), (NFS, "NFS", "cyan"), (LOCALFS, "Local FS", "grey")]
 
 
-class StorageDomainStatus(ChoiceSet):
+class AttachmentStatus(ChoiceSet):
+    """What storage domains and networks share: unattached -> (attach job:
+    locked) -> active; a failed job leaves it inactive, to be attached again."""
+
     UNATTACHED = "unattached"
     ACTIVE = "active"
     INACTIVE = "inactive"
@@ -109,28 +112,21 @@ class StorageDomainStatus(ChoiceSet):
         (INACTIVE, "Inactive", "red"),
         (LOCKED, "Locked", "orange"),
     ]
+
+
+# One name each, so templates and code say what they are about.
+class StorageDomainStatus(AttachmentStatus):
+    pass
+
+
+class NetworkStatus(AttachmentStatus):
+    pass
 
 
 class PowerAgent(ChoiceSet):
     IPMILAN = "ipmilan"
     REDFISH = "redfish"
     CHOICES = [(IPMILAN, "IPMI over LAN", "blue"), (REDFISH, "Redfish", "cyan")]
-
-
-class NetworkStatus(ChoiceSet):
-    """Like a storage domain: unattached -> (attach job: locked) -> active; a
-    failed job leaves the network inactive, from which it can be attached again."""
-
-    UNATTACHED = "unattached"
-    ACTIVE = "active"
-    INACTIVE = "inactive"
-    LOCKED = "locked"
-    CHOICES = [
-        (UNATTACHED, "Unattached", "grey"),
-        (ACTIVE, "Active", "green"),
-        (INACTIVE, "Inactive", "red"),
-        (LOCKED, "Locked", "orange"),
-    ]
 
 
 class ImageContent(ChoiceSet):
@@ -146,5 +142,5 @@ class ImageStatus(ChoiceSet):
     CHOICES = [(UPLOADING, "Uploading", "blue"), (OK, "OK", "green"), (ILLEGAL, "Illegal", "red")]
 
 
-# Storage domains and networks share one lifecycle; the API schema names it once.
-ATTACHMENT_STATUS_CHOICES = StorageDomainStatus.choices()
+# The API schema names the shared lifecycle once.
+ATTACHMENT_STATUS_CHOICES = AttachmentStatus.choices()

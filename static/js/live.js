@@ -12,13 +12,17 @@
 //   [data-live-host="3"]              wraps host 3's status label (+ [data-live-host-reason])
 //   [data-refresh-on-host="3"][id]    reloaded when host 3's status changes (facts not read yet)
 //   [data-job-count]                  the masthead badge counting active jobs
+//   [data-live-object="network:4"]    wraps the status label of a storage domain or network
 
 const ACTIVE = new Set(["pending", "running"]);
 
 // Each status's word and label colour, from the ChoiceSets themselves
 // (the live_labels_json tag in base.html), so there is one truth.
 const LABELS = JSON.parse(document.getElementById("live-labels")?.textContent || "{}");
-const CHOICE_SETS = { job: "JobStatus", step: "StepStatus", host: "HostStatus" };
+const CHOICE_SETS = {
+  job: "JobStatus", step: "StepStatus", host: "HostStatus",
+  storagedomain: "StorageDomainStatus", network: "NetworkStatus",
+};
 const ALL_LABEL_COLOURS = [
   ...new Set(Object.values(LABELS).flatMap((set) => Object.values(set).map((choice) => choice.css)).filter(Boolean)),
 ];
@@ -158,7 +162,15 @@ function onHost(msg) {
   }
 }
 
-const HANDLERS = { job: onJob, host: onHost };
+// Objects whose status label is all that changes: [data-live-object="<type>:<id>"].
+function onObjectStatus(msg) {
+  const key = CSS.escape(`${msg.type}:${msg.id}`);
+  for (const el of document.querySelectorAll(`[data-live-object="${key}"]`)) {
+    setLabel(el.querySelector(".pf-v6-c-label"), msg.type, msg.status);
+  }
+}
+
+const HANDLERS = { job: onJob, host: onHost, storagedomain: onObjectStatus, network: onObjectStatus };
 
 // ---- the socket, reconnecting with backoff ----
 

@@ -15,7 +15,7 @@ from inventory.choices import HostStatus
 from tests.conftest import PASSWORD
 from tests.core import job_tasks
 from tests.e2e.conftest import screenshot
-from tests.inventory.factories import HostFactory
+from tests.inventory.factories import HostFactory, StorageDomainFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -112,3 +112,17 @@ def test_it_changes_a_host_status_badge_without_a_reload(page, admin):
     expect(badge).to_have_text("Non responsive", timeout=10_000)
     expect(badge).to_have_attribute("data-status", "non_responsive")
     screenshot(page, "host-non-responsive")
+
+
+def test_it_changes_a_storage_domain_status_label_without_a_reload(page, admin):
+    domain = StorageDomainFactory(name="shared-data")
+    log_in(page)
+    page.goto(f"/storage/{domain.pk}/")
+    wait_until_live(page)
+    label = page.locator(f'[data-live-object="storagedomain:{domain.pk}"] [data-status]').first
+    expect(label).to_have_text("Unattached")
+
+    outside_playwrights_loop(publish, {"type": "storagedomain", "id": domain.pk, "status": "active"})
+
+    expect(label).to_have_text("Active", timeout=10_000)
+    expect(label).to_have_attribute("data-status", "active")

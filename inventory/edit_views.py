@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from core.errors import PortalError
 from core.permissions import require_permission
 from inventory import forms, power, selectors, services
+from inventory.services.images import image_remove as image_remove_service
 from inventory.services.images import image_upload as image_upload_service
 from inventory.services.network import bridge_name_for
 from inventory.uploads import discard, upload_handlers_for, uploaded_file_path
@@ -244,3 +245,21 @@ def _image_upload(request):
                 return redirect("inventory:storagedomain-detail", image.storage_domain_id)
             return redirect("inventory:image-list")
     return render(request, "inventory/image_upload.html", {"form": form, "from_domain": bool(initial)})
+
+
+@login_required
+def image_remove(request, pk: int):
+    """Asks first; removes the image and its file on POST."""
+    image = get_object_or_404(selectors.images_visible_to(request.user), pk=pk)
+    list_url = reverse("inventory:image-list")
+    if request.method == "POST":
+        try:
+            require_permission(request.user, "delete", image)
+            image_remove_service(image=image, user=request.user)
+        except PortalError as error:
+            messages.error(request, error.detail)
+        else:
+            messages.success(request, f"Image {image.name} was removed.")
+        return redirect(list_url)
+    return render(request, "inventory/object_remove.html",
+                  {"kind": {"label": "image"}, "object": image, "cancel_url": list_url})

@@ -16,6 +16,7 @@ urlpatterns = [
     path("networks/<int:pk>/", views.network_detail, name="network-detail"),
     path("images/", views.image_list, name="image-list"),
     path("images/upload/", edit_views.image_upload, name="image-upload"),
+    path("images/<int:pk>/remove/", edit_views.image_remove, name="image-remove"),
     path("hosts/<int:pk>/refresh/", edit_views.host_refresh, name="host-refresh"),
     path("hosts/<int:pk>/activate/", edit_views.host_activate, name="host-activate"),
     path("hosts/<int:pk>/power-test/", edit_views.host_power_test, name="host-power-test"),

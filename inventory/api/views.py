@@ -1,5 +1,5 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -10,7 +10,7 @@ from core.permissions import require_permission
 from inventory import selectors, services
 from inventory.capacity import clusters_commitment
 from inventory.power import host_power_test
-from inventory.services.images import image_upload
+from inventory.services.images import image_remove, image_upload
 from inventory.uploads import QUERY_PARAMETER, discard, upload_handlers_for, uploaded_file_path
 from inventory.api.serializers import (
     ClusterSerializer,
@@ -193,7 +193,7 @@ class HostViewSet(InventoryViewSet):
         return Response({"status": host_power_test(host=host, user=request.user, timeout=5)})
 
 
-class ImageViewSet(viewsets.ReadOnlyModelViewSet):
+class ImageViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     """Upload (multipart, streamed to the storage domain's disk) and read images.
     Send ?storage_domain=<id> too, so the upload is written on the domain's own
     file system and keeping it is a rename, not a copy."""
@@ -230,3 +230,7 @@ class ImageViewSet(viewsets.ReadOnlyModelViewSet):
         )
         body = ImageSerializer(self.get_queryset().get(pk=image.pk), context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        require_permission(self.request.user, "delete", instance)
+        image_remove(image=instance, user=self.request.user)

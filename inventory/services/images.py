@@ -18,17 +18,15 @@ import os
 import shutil
 import tempfile
 import uuid
+from pathlib import Path
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.template.defaultfilters import filesizeformat
 
 from core.errors import InvalidInput
 from core.events import event_record
-from core.permissions import restrict
 from hypervisor.qemu_img import InvalidImage, image_inspect
-from inventory.choices import StorageDomainStatus, StorageDomainType
-from inventory.choices import ImageContent, ImageStatus
+from inventory.choices import ImageContent, ImageStatus, StorageDomainStatus, StorageDomainType
 from inventory.models import Image, StorageDomain
 from inventory.uploads import discard, domain_uploads_dir, tidy_uploads_dir
 
@@ -126,3 +124,15 @@ def image_upload(*, storage_domain: StorageDomain, name: str, content: str, uplo
         discard(target)
         raise
     return image
+
+
+def image_remove(*, image: Image, user) -> None:
+    """Remove an image and its file. Disks and templates made from an image
+    are copies of it, so nothing else reads the file."""
+    path = Path(image.path)
+    name, domain = image.name, image.storage_domain
+    with transaction.atomic():
+        image.delete()
+        event_record(code="image.removed", user=user, target=domain,
+                     message=f"Image {name} was removed from storage domain {domain.name} by {user}.")
+    path.unlink(missing_ok=True)

@@ -299,3 +299,27 @@ def test_api_upload_from_the_browser_session_with_csrf_streams_to_the_domain(adm
     assert [type(uploaded) for uploaded, _ in uploads] == [DomainUploadedFile, DomainUploadedFile]
     kept = Path(Image.objects.get().path)
     assert files_under(Path(data_domain.path)) == ["images", f"images/{kept.name}"]
+
+
+def test_api_removes_an_image_and_its_file(api, tmp_path, data_domain):
+    qcow2 = tmp_path / "disk.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(qcow2), "16M"], check=True)
+    image_id = upload(api, qcow2, domain=data_domain).json()["id"]
+    kept = Path(Image.objects.get(pk=image_id).path)
+    assert kept.exists()
+
+    assert api.delete(f"/api/v1/images/{image_id}/").status_code == 204
+    assert not kept.exists() and not Image.objects.filter(pk=image_id).exists()
+    assert Event.objects.filter(code="image.removed").exists()
+
+
+def test_the_image_page_asks_before_removing_and_removes_on_post(client, admin, tmp_path, data_domain, api):
+    qcow2 = tmp_path / "disk.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(qcow2), "16M"], check=True)
+    image_id = upload(api, qcow2, domain=data_domain).json()["id"]
+    client.force_login(admin)
+    url = f"/images/{image_id}/remove/"
+    assert "This cannot be undone" in client.get(url).content.decode()
+    assert Image.objects.filter(pk=image_id).exists(), "a GET changes nothing"
+    client.post(url)
+    assert not Image.objects.filter(pk=image_id).exists()

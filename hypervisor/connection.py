@@ -174,10 +174,10 @@ def _is_alive(conn: libvirt.virConnect) -> bool:
 
 def _watch_close(uri: str, conn: libvirt.virConnect) -> None:
     def on_close(_closed: libvirt.virConnect, reason: int, _opaque: object) -> None:
+        # Forget it, but do not unregister the callback: doing so from another
+        # thread while libvirt is still dispatching this close aborted the
+        # whole process (seen in CI). The dead connection's few bytes stay.
         _forget(uri, conn, _CLOSE_REASONS.get(reason, "unknown"))
-        # The registration keeps the dead connection alive until released, and
-        # releasing means libvirt calls: do them off libvirt's event loop thread.
-        threading.Thread(target=_release, args=(conn,), name="libvirt-release", daemon=True).start()
 
     try:
         with libvirt_errors(uri):

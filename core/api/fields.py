@@ -21,14 +21,3 @@ class TargetField(serializers.Field):
             "id": instance.target_id,
             "name": instance.target_name,
         }
-
-
-class ChoiceLabelField(serializers.CharField):
-    """The label of a ChoiceSet value, for humans reading the API."""
-
-    def __init__(self, choice_set, value_source: str, **kwargs):
-        self.choice_set = choice_set
-        super().__init__(source=value_source, read_only=True, **kwargs)
-
-    def to_representation(self, value):
-        return self.choice_set.label(value)

@@ -87,3 +87,16 @@ def sort_header(context, key: str, label: str, css: str = ""):
     direction = "ascending" if current == key else "descending" if current == f"-{key}" else ""
     return {"label": label, "css": css, "sortable": sortable, "direction": direction,
             "href": f"?{query.urlencode()}"}
+
+
+@register.simple_block_tag
+def term(content, label: str):
+    """One term and its value in a PatternFly description list:
+    {% term "Bridge" %}<code>br0</code>{% endterm %}."""
+    return format_html(
+        '<div class="pf-v6-c-description-list__group">'
+        '<dt class="pf-v6-c-description-list__term"><span class="pf-v6-c-description-list__text">{}</span></dt>'
+        '<dd class="pf-v6-c-description-list__description"><div class="pf-v6-c-description-list__text">{}</div></dd>'
+        "</div>",
+        label, content,
+    )

@@ -3,6 +3,7 @@ test database (pytest-django's), started and stopped by fixtures."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -35,6 +36,16 @@ def child_environment(**extra: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         **extra,
     }
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Runs in the child before exec: the kernel sends it SIGTERM when the test
+    process dies, so a crashed run never leaves a worker that takes the next
+    run's jobs (seen once) or a server holding a port."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -87,6 +98,7 @@ class Worker:
              "--pool=solo", "--include", self.include, "--loglevel=info", "--without-gossip",
              "--without-mingle", "--without-heartbeat"],
             cwd=REPO, env=child_environment(), stdout=output, stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
         )
         wait_for_log(self.log, "ready.", self.process, timeout=60, offset=offset)
         return self
@@ -125,6 +137,7 @@ class PortalServer:
         self.process = subprocess.Popen(
             [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "portal.asgi:application"],
             cwd=REPO, env=child_environment(DEBUG="false"), stdout=output, stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
         )
         wait_for_log(self.log, "Listening on TCP address", self.process, timeout=60, offset=offset)
         return self

@@ -4,6 +4,16 @@
 also reads what libvirt hands back (``virsh dumpxml``), which normalizes units to
 KiB and adds defaults, and refuses devices a spec cannot describe rather than
 silently dropping them. Text goes into the tree through lxml, which escapes it.
+Elements are written in the order libvirt writes them back, so our XML and
+libvirt's read alike.
+
+Read but not carried into a spec (libvirt adds them or they follow from the
+spec): addresses, the machine's own controllers, PS/2 inputs, <audio>, the
+<console> that mirrors the first serial port, <numatune><memory> (the union of
+the cells' nodes), and Hyper-V enlightenments other than HYPERV_FEATURES.
+libvirt names the defaults it chose, and those parse as named: the machine type,
+and for a spec without a CPU mode the default model (mode custom, qemu64 under
+TCG). A running host-model domain reports its expanded model (mode custom) too.
 """
 
 from __future__ import annotations
@@ -11,12 +21,28 @@ from __future__ import annotations
 from lxml import etree
 
 from hypervisor.errors import InvalidXML
-from hypervisor.specs import CpuTopology, DiskSpec, DomainSpec, GraphicsSpec, NicSpec, SerialSpec
+from hypervisor.specs import (
+    HYPERV_FEATURES,
+    HYPERV_SPINLOCK_RETRIES,
+    CpuTopology,
+    DiskSpec,
+    DomainSpec,
+    GraphicsSpec,
+    GuestNumaCell,
+    NicSpec,
+    SerialSpec,
+    TimerSpec,
+    VcpuPin,
+    format_id_set,
+    parse_id_set,
+)
 
 # Our own namespace under <metadata>, so the portal can recognise the domains it
 # owns and keep its tags without clashing with other management tools.
 PORTAL_NS = "urn:portal:vm:1"
 PORTAL_PREFIX = "portal"
+# The virtio-serial port qemu-guest-agent listens on inside the guest.
+GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0"
 
 _UNIT_BYTES = {
     "b": 1, "bytes": 1,
@@ -42,23 +68,28 @@ def build_domain_xml(spec: DomainSpec) -> str:
         _build_metadata(root, spec)
     _text(root, "memory", str(spec.memory_mb), unit="MiB")
     _text(root, "currentMemory", str(spec.memory_mb), unit="MiB")
+    if spec.hugepages:
+        etree.SubElement(etree.SubElement(root, "memoryBacking"), "hugepages")
     _text(root, "vcpu", str(spec.vcpus), placement="static")
-    if spec.smbios_serial is not None:
+    if spec.iothreads:
+        _text(root, "iothreads", str(spec.iothreads))
+    _build_placement(root, spec)
+    if spec.smbios_serial is not None or spec.smbios_family is not None:
         system = etree.SubElement(etree.SubElement(root, "sysinfo", type="smbios"), "system")
-        _text(system, "entry", spec.smbios_serial, name="serial")
+        if spec.smbios_serial is not None:
+            _text(system, "entry", spec.smbios_serial, name="serial")
+        if spec.smbios_family is not None:
+            _text(system, "entry", spec.smbios_family, name="family")
     _build_os(root, spec)
-    if spec.acpi:
-        features = etree.SubElement(root, "features")
-        etree.SubElement(features, "acpi")
-        etree.SubElement(features, "apic")
-    cpu = etree.SubElement(root, "cpu")
-    etree.SubElement(
-        cpu,
-        "topology",
-        sockets=str(spec.topology.sockets),
-        cores=str(spec.topology.cores),
-        threads=str(spec.topology.threads),
-    )
+    _build_features(root, spec)
+    _build_cpu(root, spec)
+    clock = etree.SubElement(root, "clock", offset=spec.clock_offset)
+    for timer in spec.timers:
+        element = etree.SubElement(clock, "timer", name=timer.name)
+        if timer.tickpolicy is not None:
+            element.set("tickpolicy", timer.tickpolicy)
+        if timer.present is not None:
+            element.set("present", "yes" if timer.present else "no")
     _text(root, "on_poweroff", spec.on_poweroff)
     _text(root, "on_reboot", spec.on_reboot)
     _text(root, "on_crash", spec.on_crash)
@@ -80,38 +111,131 @@ def _build_metadata(root: etree._Element, spec: DomainSpec) -> None:
         _text(portal, f"{{{PORTAL_NS}}}entry", spec.metadata[key], key=key)
 
 
+def _build_placement(root: etree._Element, spec: DomainSpec) -> None:
+    if spec.vcpu_pins:
+        cputune = etree.SubElement(root, "cputune")
+        for pin in spec.vcpu_pins:
+            etree.SubElement(cputune, "vcpupin", vcpu=str(pin.vcpu), cpuset=format_id_set(pin.cpus))
+    bound = [cell for cell in spec.numa_cells if cell.host_nodes]
+    if bound:
+        numatune = etree.SubElement(root, "numatune")
+        # Everything else QEMU allocates (its own threads, devices) stays on the same nodes.
+        nodes = sorted({node for cell in bound for node in cell.host_nodes})
+        etree.SubElement(numatune, "memory", mode="strict", nodeset=format_id_set(tuple(nodes)))
+        for cell in bound:
+            etree.SubElement(
+                numatune, "memnode", cellid=str(cell.index), mode="strict", nodeset=format_id_set(cell.host_nodes)
+            )
+
+
 def _build_os(root: etree._Element, spec: DomainSpec) -> None:
     os_element = etree.SubElement(root, "os")
     os_type = _text(os_element, "type", spec.os_type, arch=spec.arch)
     if spec.machine:
         os_type.set("machine", spec.machine)
+    if spec.kernel is not None:
+        _text(os_element, "kernel", spec.kernel)
+    if spec.initrd is not None:
+        _text(os_element, "initrd", spec.initrd)
+    if spec.cmdline:
+        _text(os_element, "cmdline", spec.cmdline)
     for device in spec.boot_devices:
         etree.SubElement(os_element, "boot", dev=device)
-    if spec.smbios_serial is not None:
+    if spec.boot_menu:
+        etree.SubElement(os_element, "bootmenu", enable="yes")
+    if spec.smbios_serial is not None or spec.smbios_family is not None:
         etree.SubElement(os_element, "smbios", mode="sysinfo")
+
+
+def _build_features(root: etree._Element, spec: DomainSpec) -> None:
+    if not (spec.acpi or spec.hyperv):
+        return
+    features = etree.SubElement(root, "features")
+    if spec.acpi:
+        etree.SubElement(features, "acpi")
+        etree.SubElement(features, "apic")
+    if spec.hyperv:
+        hyperv = etree.SubElement(features, "hyperv", mode="custom")
+        for feature in spec.hyperv:
+            element = etree.SubElement(hyperv, feature, state="on")
+            if feature == "spinlocks":
+                element.set("retries", str(HYPERV_SPINLOCK_RETRIES))
+
+
+def _build_cpu(root: etree._Element, spec: DomainSpec) -> None:
+    cpu = etree.SubElement(root, "cpu")
+    if spec.cpu_mode is not None:
+        cpu.set("mode", spec.cpu_mode)
+    if spec.cpu_model is not None:
+        _text(cpu, "model", spec.cpu_model)
+    etree.SubElement(
+        cpu,
+        "topology",
+        sockets=str(spec.topology.sockets),
+        cores=str(spec.topology.cores),
+        threads=str(spec.topology.threads),
+    )
+    if spec.numa_cells:
+        numa = etree.SubElement(cpu, "numa")
+        for cell in spec.numa_cells:
+            element = etree.SubElement(numa, "cell", id=str(cell.index))
+            if cell.cpus:  # a memory-only cell has no cpus attribute
+                element.set("cpus", format_id_set(cell.cpus))
+            element.set("memory", str(cell.memory_mb))
+            element.set("unit", "MiB")
 
 
 def _build_devices(root: etree._Element, spec: DomainSpec) -> None:
     devices = etree.SubElement(root, "devices")
     for disk in spec.disks:
         _build_disk(devices, disk)
+    if spec.usb:
+        # No model: libvirt picks the machine's own (piix3-uhci on pc, qemu-xhci on
+        # q35), which every guest OS can drive.
+        etree.SubElement(devices, "controller", type="usb", index="0")
+    else:
+        etree.SubElement(devices, "controller", type="usb", index="0", model="none")
     for nic in spec.nics:
         _build_nic(devices, nic)
     for port, serial in enumerate(spec.serials):
         element = etree.SubElement(devices, "serial", type=serial.type)
         if serial.path is not None:
             etree.SubElement(element, "source", path=serial.path)
+        if serial.log_path is not None:
+            etree.SubElement(element, "log", file=serial.log_path, append="on")
         etree.SubElement(element, "target", port=str(port))
+    if spec.serials:
+        # The first serial port doubles as the guest's console; libvirt adds this
+        # alias itself, written out so the XML shows where the console goes.
+        first = spec.serials[0]
+        console = etree.SubElement(devices, "console", type=first.type)
+        if first.path is not None:
+            etree.SubElement(console, "source", path=first.path)
+        etree.SubElement(console, "target", type="serial", port="0")
+    if spec.guest_agent:
+        channel = etree.SubElement(devices, "channel", type="unix")
+        etree.SubElement(channel, "target", type="virtio", name=GUEST_AGENT_CHANNEL)
+    if spec.usb:
+        etree.SubElement(devices, "input", type="tablet", bus="usb")
     for graphics in spec.graphics:
         _build_graphics(devices, graphics)
+    if spec.sound_model is not None:
+        etree.SubElement(devices, "sound", model=spec.sound_model)
     if spec.video_model is not None:
         etree.SubElement(etree.SubElement(devices, "video"), "model", type=spec.video_model)
+    etree.SubElement(devices, "memballoon", model="virtio" if spec.memballoon else "none")
+    if spec.rng:
+        rng = etree.SubElement(devices, "rng", model="virtio")
+        _text(rng, "backend", "/dev/urandom", model="random")
 
 
 def _build_disk(devices: etree._Element, disk: DiskSpec) -> None:
     element = etree.SubElement(devices, "disk", type="file", device=disk.device)
-    etree.SubElement(element, "driver", name="qemu", type=disk.format)
-    etree.SubElement(element, "source", file=disk.path)
+    driver = etree.SubElement(element, "driver", name="qemu", type=disk.format)
+    if disk.iothread is not None:
+        driver.set("iothread", str(disk.iothread))
+    if disk.path is not None:  # a CD-ROM drive without a source has an empty tray
+        etree.SubElement(element, "source", file=disk.path)
     etree.SubElement(element, "target", dev=disk.target or "", bus=disk.bus)
     if disk.readonly:
         etree.SubElement(element, "readonly")
@@ -126,6 +250,8 @@ def _build_nic(devices: etree._Element, nic: NicSpec) -> None:
         etree.SubElement(element, "mac", address=nic.mac)
     etree.SubElement(element, "source", {kind: nic.network or nic.bridge or ""})
     etree.SubElement(element, "model", type=nic.model)
+    if nic.boot_order is not None:
+        etree.SubElement(element, "boot", order=str(nic.boot_order))
 
 
 def _build_graphics(devices: etree._Element, graphics: GraphicsSpec) -> None:
@@ -151,6 +277,12 @@ def parse_domain_xml(xml: str) -> DomainSpec:
     os_type = _required(root, "os/type")
     vcpus = int(_required(root, "vcpu").text or "0")
     topology = root.find("cpu/topology")
+    cpu_mode, cpu_model = _parse_cpu_mode(root.find("cpu"))
+    sounds = root.findall("devices/sound")
+    if len(sounds) > 1:
+        raise InvalidXML("More than one sound card cannot be described by a DomainSpec yet.")
+    usb_models = [c.get("model") for c in root.iterfind("devices/controller[@type='usb']")]
+    balloon = root.find("devices/memballoon")
     return DomainSpec(
         name=_required(root, "name").text or "",
         uuid=root.findtext("uuid"),
@@ -172,15 +304,81 @@ def parse_domain_xml(xml: str) -> DomainSpec:
         graphics=tuple(_parse_graphics(e) for e in root.findall("devices/graphics")),
         serials=tuple(_parse_serial(e) for e in root.findall("devices/serial")),
         smbios_serial=root.findtext("sysinfo[@type='smbios']/system/entry[@name='serial']"),
+        smbios_family=root.findtext("sysinfo[@type='smbios']/system/entry[@name='family']"),
         video_model=_attr(root, "devices/video/model", "type"),
         acpi=root.find("features/acpi") is not None,
         on_poweroff=root.findtext("on_poweroff") or "destroy",
         on_reboot=root.findtext("on_reboot") or "restart",
         on_crash=root.findtext("on_crash") or "destroy",
+        boot_menu=_attr(root, "os/bootmenu", "enable") == "yes",
+        kernel=root.findtext("os/kernel"),
+        initrd=root.findtext("os/initrd"),
+        cmdline=root.findtext("os/cmdline") or "",
+        cpu_mode=cpu_mode,
+        cpu_model=cpu_model,
+        numa_cells=_parse_numa_cells(root),
+        vcpu_pins=tuple(
+            VcpuPin(int(pin.get("vcpu", "-1")), parse_id_set(pin.get("cpuset", "")))
+            for pin in root.iterfind("cputune/vcpupin")
+        ),
+        hugepages=root.find("memoryBacking/hugepages") is not None,
+        iothreads=int(root.findtext("iothreads") or "0"),
+        clock_offset=_attr(root, "clock", "offset", "utc") or "utc",
+        timers=tuple(_parse_timer(e) for e in root.iterfind("clock/timer")),
+        hyperv=tuple(
+            e.tag for e in root.iterfind("features/hyperv/*") if e.tag in HYPERV_FEATURES and e.get("state") == "on"
+        ),
+        # No USB controller at all: QEMU machines get one unless told model none.
+        usb=not usb_models or any(model != "none" for model in usb_models),
+        sound_model=sounds[0].get("model") if sounds else None,
+        # No <memballoon>: QEMU adds a virtio one.
+        memballoon=balloon is None or balloon.get("model") != "none",
+        rng=root.find("devices/rng[@model='virtio']") is not None,
+        guest_agent=root.find(f"devices/channel/target[@name='{GUEST_AGENT_CHANNEL}']") is not None,
         metadata={
             entry.get("key", ""): entry.text or ""
             for entry in root.iterfind(f"metadata/{{{PORTAL_NS}}}vm/{{{PORTAL_NS}}}entry")
         },
+    )
+
+
+def _parse_cpu_mode(cpu: etree._Element | None) -> tuple[str | None, str | None]:
+    if cpu is None:
+        return None, None
+    model = cpu.findtext("model")
+    mode = cpu.get("mode", "custom")  # libvirt's default mode
+    if mode == "custom":
+        return ("custom", model) if model else (None, None)
+    return mode, None  # host-model may name a fallback model: not ours to keep
+
+
+def _parse_numa_cells(root: etree._Element) -> tuple[GuestNumaCell, ...]:
+    host_nodes: dict[int, tuple[int, ...]] = {}
+    for memnode in root.iterfind("numatune/memnode"):
+        mode = memnode.get("mode", "strict")
+        if mode != "strict":
+            raise InvalidXML(f"NUMA memory mode {mode!r} cannot be described by a DomainSpec yet (only strict).")
+        host_nodes[int(memnode.get("cellid", "-1"))] = parse_id_set(memnode.get("nodeset", ""))
+    cells = []
+    for cell in root.iterfind("cpu/numa/cell"):
+        index = int(cell.get("id", "-1"))
+        cells.append(
+            GuestNumaCell(
+                index=index,
+                cpus=parse_id_set(cell.get("cpus", "")),
+                memory_mb=_to_mb(cell.get("memory", "0"), cell.get("unit", "KiB")),
+                host_nodes=host_nodes.get(index, ()),
+            )
+        )
+    return tuple(cells)
+
+
+def _parse_timer(element: etree._Element) -> TimerSpec:
+    present = element.get("present")
+    return TimerSpec(
+        name=element.get("name", ""),
+        present=None if present is None else present == "yes",
+        tickpolicy=element.get("tickpolicy"),
     )
 
 
@@ -198,24 +396,29 @@ def _attr(parent: etree._Element, path: str, name: str, default: str | None = No
 
 
 def _memory_mb(element: etree._Element) -> int:
-    unit = element.get("unit", "KiB").lower()  # libvirt's default unit is KiB
-    if unit not in _UNIT_BYTES:
+    return _to_mb(element.text or "0", element.get("unit", "KiB"))  # libvirt's default unit is KiB
+
+
+def _to_mb(amount: str, unit: str) -> int:
+    if unit.lower() not in _UNIT_BYTES:
         raise InvalidXML(f"Unknown memory unit {unit!r}.")
-    return int(element.text or "0") * _UNIT_BYTES[unit] // 1024**2
+    return int(amount) * _UNIT_BYTES[unit.lower()] // 1024**2
 
 
 def _parse_disk(element: etree._Element) -> DiskSpec:
     if element.get("type") != "file":
         raise InvalidXML(f"Disks of type {element.get('type')!r} cannot be described by a DiskSpec yet.")
     boot_order = _attr(element, "boot", "order")
+    iothread = _attr(element, "driver", "iothread")
     return DiskSpec(
-        path=_attr(element, "source", "file", ""),
+        path=_attr(element, "source", "file"),  # none: an empty CD-ROM tray
         format=_attr(element, "driver", "type", "raw"),
         bus=_attr(element, "target", "bus", ""),
         device=element.get("device", "disk"),
         target=_attr(element, "target", "dev"),
         readonly=element.find("readonly") is not None,
         boot_order=int(boot_order) if boot_order is not None else None,
+        iothread=int(iothread) if iothread is not None else None,
     )
 
 
@@ -223,11 +426,13 @@ def _parse_nic(element: etree._Element) -> NicSpec:
     kind = element.get("type")
     if kind not in ("network", "bridge"):
         raise InvalidXML(f"Interfaces of type {kind!r} cannot be described by a NicSpec yet.")
+    boot_order = _attr(element, "boot", "order")
     return NicSpec(
         network=_attr(element, "source", "network") if kind == "network" else None,
         bridge=_attr(element, "source", "bridge") if kind == "bridge" else None,
         model=_attr(element, "model", "type", "rtl8139"),  # QEMU's default NIC
         mac=_attr(element, "mac", "address"),
+        boot_order=int(boot_order) if boot_order is not None else None,
     )
 
 
@@ -245,4 +450,5 @@ def _parse_graphics(element: etree._Element) -> GraphicsSpec:
 def _parse_serial(element: etree._Element) -> SerialSpec:
     kind = element.get("type", "")
     # A running pty serial reports the /dev/pts path it got: not part of the spec.
-    return SerialSpec(type=kind, path=_attr(element, "source", "path") if kind == "file" else None)
+    return SerialSpec(type=kind, path=_attr(element, "source", "path") if kind == "file" else None,
+                      log_path=_attr(element, "log", "file") if kind == "pty" else None)

@@ -12,11 +12,20 @@ from hypervisor.domains import (
     define_domain,
     destroy_domain,
     domain_state,
+    domain_state_reason,
+    domain_summary,
     domain_xml,
+    domain_xml_inactive,
     list_domains,
+    reboot_domain,
+    resume_domain,
+    run_domain_once,
+    shutdown_domain,
     start_domain,
+    suspend_domain,
     undefine_domain,
 )
+from hypervisor.screenshot import domain_screenshot_png
 from hypervisor.errors import (
     Conflict,
     DomainNotFound,
@@ -62,10 +71,15 @@ from hypervisor.storage import (
     build_pool_xml,
     ensure_dir_pool,
     list_pools,
+    copy_volume,
+    create_volume,
+    delete_volume,
     list_volumes,
+    overlay_volume,
     parse_pool_xml,
     pool_info,
     remove_pool,
+    volume_by_path,
 )
 
 __all__ = [
@@ -75,6 +89,9 @@ __all__ = [
     "network_info", "parse_network_xml", "remove_network",
     "PoolInfo", "PoolSpec", "VolumeInfo", "build_pool_xml", "ensure_dir_pool", "list_pools",
     "list_volumes", "parse_pool_xml", "pool_info", "remove_pool",
+    "copy_volume", "create_volume", "delete_volume", "overlay_volume", "volume_by_path",
+    "domain_screenshot_png", "domain_state_reason", "domain_summary", "domain_xml_inactive",
+    "reboot_domain", "resume_domain", "run_domain_once", "shutdown_domain", "suspend_domain",
     "PORTAL_NS",
     "Capabilities",
     "Conflict",

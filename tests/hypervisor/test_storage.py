@@ -3,8 +3,9 @@
 What the test driver does and does not do here: its pools live in the driver's
 memory, so a dir pool "exists", builds and starts without any real directory;
 its figures are fixed (100 GiB capacity, 0 allocated, 100 GiB available) and
-volumes created in it exist only in memory. The real figures of a real
-directory are checked in test_storage_real.py.
+volumes created in it exist only in memory (their allocation is whatever the
+XML asked for, and a backing file is never checked). The real figures of a real
+directory, real preallocation and real copies are checked in test_storage_real.py.
 """
 
 from __future__ import annotations
@@ -17,12 +18,17 @@ from hypervisor.storage import (
     PoolSpec,
     VolumeInfo,
     build_pool_xml,
+    copy_volume,
+    create_volume,
+    delete_volume,
     ensure_dir_pool,
     list_pools,
     list_volumes,
+    overlay_volume,
     parse_pool_xml,
     pool_info,
     remove_pool,
+    volume_by_path,
 )
 
 GIB = 1024**3
@@ -220,3 +226,179 @@ class TestVolumes:
         with pytest.raises(Conflict) as caught:
             list_volumes(small_host, SPEC.name)
         assert "not running" in caught.value.message
+
+
+MIB = 1024**2
+DATA = SPEC.path
+
+
+@pytest.fixture
+def pool(small_host) -> str:
+    ensure_dir_pool(small_host, SPEC)
+    return SPEC.name
+
+
+def volume_xml(uri: str, path: str) -> str:
+    return get_connection(uri).storageVolLookupByPath(path).XMLDesc(0)
+
+
+class TestCreateVolume:
+    def test_it_creates_a_thin_qcow2(self, small_host, pool):
+        info = create_volume(small_host, pool, "disk.qcow2", capacity_bytes=GIB, format="qcow2")
+
+        assert info == VolumeInfo(
+            name="disk.qcow2", path=f"{DATA}/disk.qcow2", capacity_bytes=GIB, allocation_bytes=0, format="qcow2"
+        )
+        assert "<compat>1.1</compat>" in volume_xml(small_host, info.path)  # qcow2 v3, not libvirt's v2 default
+
+    def test_it_asks_for_a_raw_volume_with_its_whole_capacity_allocated(self, small_host, pool):
+        info = create_volume(small_host, pool, "disk.img", capacity_bytes=64 * MIB, format="raw")
+
+        assert (info.format, info.capacity_bytes, info.allocation_bytes) == ("raw", 64 * MIB, 64 * MIB)
+
+    def test_it_escapes_the_name_into_the_xml(self, small_host, pool):
+        info = create_volume(small_host, pool, "a&b<c>'d\".qcow2", capacity_bytes=MIB, format="qcow2")
+
+        assert info.name == "a&b<c>'d\".qcow2" and info.path == f"{DATA}/a&b<c>'d\".qcow2"
+
+    def test_it_refuses_a_name_that_is_taken(self, small_host, pool):
+        create_volume(small_host, pool, "disk.qcow2", capacity_bytes=MIB, format="qcow2")
+
+        with pytest.raises(Conflict) as caught:
+            create_volume(small_host, pool, "disk.qcow2", capacity_bytes=GIB, format="raw")
+
+        assert caught.value.message == (
+            f"A volume named 'disk.qcow2' already exists in the storage pool '{pool}' on {small_host}."
+        )
+        assert volume_by_path(small_host, f"{DATA}/disk.qcow2").capacity_bytes == MIB  # left as it was
+
+    @pytest.mark.parametrize("name, words", [
+        ("", "must not be empty"),
+        ("  ", "must not be empty"),
+        ("a/b", "contains '/'"),
+        ("../escape", "contains '/'"),
+        ("..", "contains '..'"),
+        ("a..b", "contains '..'"),
+        (".hidden", "starts with '.'"),
+        (".", "starts with '.'"),
+        ("two\nlines", "single line"),
+        ("nul\x00", "cannot be stored in XML"),
+        ("x" * 256, "longer than 255 bytes"),
+        ("é" * 128, "longer than 255 bytes"),
+        (42, "must be text"),
+    ])
+    def test_it_refuses_a_name_that_is_not_a_plain_file_name(self, small_host, pool, name, words):
+        with pytest.raises(InvalidSpec) as caught:
+            create_volume(small_host, pool, name, capacity_bytes=MIB, format="qcow2")
+        assert words in caught.value.message
+        assert list_volumes(small_host, pool) == []
+
+    @pytest.mark.parametrize("capacity, words", [
+        (0, "positive whole number"),
+        (-512, "positive whole number"),
+        (1.5, "positive whole number"),
+        (1000, "multiple of 512"),
+    ])
+    def test_it_refuses_a_bad_capacity(self, small_host, pool, capacity, words):
+        with pytest.raises(InvalidSpec) as caught:
+            create_volume(small_host, pool, "disk.qcow2", capacity_bytes=capacity, format="qcow2")
+        assert words in caught.value.message
+
+    def test_it_refuses_formats_it_does_not_make(self, small_host, pool):
+        with pytest.raises(InvalidSpec) as caught:
+            create_volume(small_host, pool, "disk.vmdk", capacity_bytes=MIB, format="vmdk")
+        assert "Volume format must be one of qcow2, raw" in caught.value.message
+
+    def test_it_needs_a_running_pool(self, small_host, pool):
+        get_connection(small_host).storagePoolLookupByName(pool).destroy()
+
+        with pytest.raises(Conflict) as caught:
+            create_volume(small_host, pool, "disk.qcow2", capacity_bytes=MIB, format="qcow2")
+        assert "not running" in caught.value.message
+        with pytest.raises(NotFound):
+            create_volume(small_host, "pt-sd-404", "disk.qcow2", capacity_bytes=MIB, format="qcow2")
+
+
+class TestCopyVolume:
+    def test_it_copies_into_the_format_asked_and_grows_the_copy(self, small_host, pool):
+        source = create_volume(small_host, pool, "upload.qcow2", capacity_bytes=16 * MIB, format="qcow2")
+
+        copy = copy_volume(small_host, pool, "disk.img", source_path=source.path, format="raw", capacity_bytes=GIB)
+
+        assert copy == VolumeInfo(
+            name="disk.img", path=f"{DATA}/disk.img", capacity_bytes=GIB, allocation_bytes=GIB, format="raw"
+        )
+
+    def test_it_keeps_the_source_size_by_default(self, small_host, pool):
+        source = create_volume(small_host, pool, "upload.img", capacity_bytes=16 * MIB, format="raw")
+
+        copy = copy_volume(small_host, pool, "disk.qcow2", source_path=source.path, format="qcow2")
+
+        assert (copy.format, copy.capacity_bytes) == ("qcow2", 16 * MIB)
+        assert volume_by_path(small_host, source.path) == source  # the source is untouched
+
+    def test_it_refuses_to_cut_the_disk(self, small_host, pool):
+        source = create_volume(small_host, pool, "upload.img", capacity_bytes=16 * MIB, format="raw")
+
+        with pytest.raises(InvalidSpec) as caught:
+            copy_volume(small_host, pool, "disk.img", source_path=source.path, format="raw", capacity_bytes=MIB)
+        assert "cannot be smaller than its source (16777216 bytes)" in caught.value.message
+        assert [v.name for v in list_volumes(small_host, pool)] == ["upload.img"]
+
+    def test_it_needs_the_source_to_be_a_volume(self, small_host, pool):
+        with pytest.raises(NotFound) as caught:
+            copy_volume(small_host, pool, "disk.img", source_path="/elsewhere/upload.img", format="raw")
+        assert "No storage volume at /elsewhere/upload.img" in caught.value.message
+
+    def test_it_refuses_a_name_that_is_taken(self, small_host, pool):
+        source = create_volume(small_host, pool, "upload.img", capacity_bytes=MIB, format="raw")
+
+        with pytest.raises(Conflict):
+            copy_volume(small_host, pool, "upload.img", source_path=source.path, format="raw")
+
+    def test_it_refuses_a_relative_source(self, small_host, pool):
+        with pytest.raises(InvalidSpec) as caught:
+            copy_volume(small_host, pool, "disk.img", source_path="upload.img", format="raw")
+        assert "must be absolute" in caught.value.message
+
+
+class TestOverlayVolume:
+    def test_it_makes_a_qcow2_over_the_backing_file(self, small_host, pool):
+        base = create_volume(small_host, pool, "template.qcow2", capacity_bytes=GIB, format="qcow2")
+
+        clone = overlay_volume(small_host, pool, "vm-1.qcow2", backing_path=base.path, backing_format="qcow2")
+
+        assert (clone.format, clone.capacity_bytes, clone.path) == ("qcow2", GIB, f"{DATA}/vm-1.qcow2")
+        xml = volume_xml(small_host, clone.path)
+        assert f"<backingStore>\n    <path>{base.path}</path>\n    <format type='qcow2'/>" in xml
+
+    def test_it_needs_the_backing_file_to_be_a_volume(self, small_host, pool):
+        with pytest.raises(NotFound):
+            overlay_volume(small_host, pool, "vm-1.qcow2", backing_path=f"{DATA}/gone.qcow2", backing_format="qcow2")
+
+    def test_it_refuses_an_unknown_backing_format(self, small_host, pool):
+        with pytest.raises(InvalidSpec) as caught:
+            overlay_volume(small_host, pool, "vm-1.qcow2", backing_path=f"{DATA}/t.vmdk", backing_format="vmdk")
+        assert "Backing format must be one of qcow2, raw" in caught.value.message
+
+
+class TestDeleteVolume:
+    def test_it_deletes_a_volume_and_says_whether_there_was_one(self, small_host, pool):
+        info = create_volume(small_host, pool, "disk.qcow2", capacity_bytes=MIB, format="qcow2")
+
+        assert delete_volume(small_host, info.path) is True
+        assert list_volumes(small_host, pool) == []
+        assert delete_volume(small_host, info.path) is False
+
+    def test_a_path_outside_every_pool_is_no_volume(self, small_host, pool):
+        assert delete_volume(small_host, "/etc/passwd") is False
+
+    def test_it_spells_the_path_as_libvirt_does(self, small_host, pool):
+        create_volume(small_host, pool, "disk.qcow2", capacity_bytes=MIB, format="qcow2")
+
+        assert volume_by_path(small_host, f"/{DATA}//./disk.qcow2").name == "disk.qcow2"
+        assert delete_volume(small_host, f"{DATA}/../data/disk.qcow2") is True
+
+    def test_it_reports_a_missing_volume_by_path_as_not_found(self, small_host, pool):
+        with pytest.raises(NotFound):
+            volume_by_path(small_host, f"{DATA}/nothing.qcow2")

@@ -1,21 +1,57 @@
-"""Storage pools on the real libvirtd: real directories, real figures."""
+"""Storage pools and volumes on the real libvirtd: real directories, real figures,
+real preallocation, real copies that boot."""
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from hypervisor.storage import PoolSpec, ensure_dir_pool, list_pools, list_volumes, pool_info, remove_pool
+from hypervisor import (
+    Conflict,
+    DiskSpec,
+    DomainNotFound,
+    DomainSpec,
+    GraphicsSpec,
+    SerialSpec,
+    define_domain,
+    destroy_domain,
+    image_info,
+    list_domains,
+    read_host_info,
+    start_domain,
+    undefine_domain,
+)
+from hypervisor.storage import (
+    PoolSpec,
+    copy_volume,
+    create_volume,
+    delete_volume,
+    ensure_dir_pool,
+    list_pools,
+    list_volumes,
+    overlay_volume,
+    pool_info,
+    remove_pool,
+    volume_by_path,
+)
+from tests.plugins.real import wait_for_text
 
 pytestmark = pytest.mark.real
 
-# Every pool these tests make is named so; leftovers of an interrupted run are
-# removed first (never their directories).
+# Every pool (and domain) these tests make is named so; leftovers of an
+# interrupted run are removed first (never the pools' directories).
 TEST_PREFIX = "pt-test-storage-"
+MIB = 1024**2
+GIB = 1024**3
+BOOT_TIMEOUT_S = 90
 # Other processes write to the same file system while we compare.
 AVAILABLE_TOLERANCE = 0.01
 
@@ -114,3 +150,174 @@ def test_it_removes_the_pool_but_keeps_the_directory_and_its_files(libvirtd, poo
 
     assert pool_name not in virsh_pools(libvirtd)
     assert tmp_path.is_dir() and keep.read_bytes() == b"user data"
+
+
+@pytest.fixture
+def volume_pool(libvirtd: str, pool_name: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """(pool name, its directory) of a fresh running pool; every volume in it is
+    deleted afterwards through libvirt, then the pool is removed (the fixture
+    pool_name) and tmp_path goes with pytest's own cleanup."""
+    directory = tmp_path / "pool"
+    ensure_dir_pool(libvirtd, PoolSpec(name=pool_name, path=str(directory)))
+    yield pool_name, directory
+    for volume in list_volumes(libvirtd, pool_name):
+        delete_volume(libvirtd, volume.path)
+
+
+@pytest.fixture
+def uploaded_image(volume_pool, guest_image: Path) -> Path:
+    """The tiny guest's qcow2 put into the pool's directory behind libvirt's back,
+    as an upload lands there."""
+    _name, directory = volume_pool
+    path = directory / "upload.qcow2"
+    shutil.copyfile(guest_image, path)
+    return path
+
+
+def allocated_bytes(path) -> int:
+    return os.stat(path).st_blocks * 512
+
+
+def boots(uri: str, disk: DiskSpec, serial_log: Path, hostname: str) -> str:
+    """Boot a throwaway domain from ``disk`` to its READY line; always removed."""
+    for leftover in list_domains(uri):
+        if leftover.name.startswith(TEST_PREFIX):
+            _remove_domain(uri, leftover.uuid)
+    info = read_host_info(uri)
+    spec = DomainSpec(
+        name=f"{TEST_PREFIX}{hostname}",
+        memory_mb=256,
+        domain_type=info.domain_type,
+        arch=info.cpu_arch,
+        disks=(disk,),
+        graphics=(GraphicsSpec(type="vnc", listen="127.0.0.1"),),
+        serials=(SerialSpec(type="file", path=str(serial_log)),),
+        smbios_serial=hostname,
+    )
+    domain_uuid = define_domain(uri, spec)
+    try:
+        start_domain(uri, domain_uuid)
+        return wait_for_text(serial_log, f"GUEST READY {hostname}", timeout=BOOT_TIMEOUT_S)
+    finally:
+        _remove_domain(uri, domain_uuid)
+
+
+def _remove_domain(uri: str, domain_uuid: str) -> None:
+    for step in (destroy_domain, undefine_domain):
+        try:
+            step(uri, domain_uuid)
+        except (Conflict, DomainNotFound):
+            pass  # already off / already gone
+
+
+def test_a_raw_volume_really_reserves_its_whole_capacity(libvirtd, volume_pool):
+    pool, directory = volume_pool
+    free_before = pool_info(libvirtd, pool).available_bytes
+
+    info = create_volume(libvirtd, pool, "disk.img", capacity_bytes=256 * MIB, format="raw")
+
+    path = directory / "disk.img"
+    assert info.path == str(path) and (info.format, info.capacity_bytes) == ("raw", 256 * MIB)
+    assert os.path.getsize(path) == 256 * MIB
+    assert allocated_bytes(path) >= 256 * MIB  # fallocated, not a sparse file
+    assert info.allocation_bytes >= 256 * MIB
+    assert free_before - pool_info(libvirtd, pool).available_bytes >= 200 * MIB  # others write too
+
+
+def test_a_qcow2_volume_stays_thin_and_is_qcow2_v3(libvirtd, volume_pool):
+    pool, directory = volume_pool
+
+    info = create_volume(libvirtd, pool, "disk.qcow2", capacity_bytes=8 * GIB, format="qcow2")
+
+    path = directory / "disk.qcow2"
+    assert (info.format, info.capacity_bytes) == ("qcow2", 8 * GIB)
+    assert allocated_bytes(path) < MIB
+    assert image_info(path).virtual_size_bytes == 8 * GIB
+    qemu = subprocess.run(["qemu-img", "info", str(path)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"^\s*compat: 1\.1$", qemu, re.MULTILINE)
+
+
+def test_it_refuses_a_name_taken_by_a_file_libvirt_has_not_seen(libvirtd, volume_pool):
+    pool, directory = volume_pool
+    (directory / "precious.img").write_bytes(b"user data")
+
+    with pytest.raises(Conflict) as caught:
+        create_volume(libvirtd, pool, "precious.img", capacity_bytes=MIB, format="raw")
+
+    assert "named 'precious.img' already exists" in caught.value.message
+    assert (directory / "precious.img").read_bytes() == b"user data"
+
+
+def test_a_raw_copy_of_the_guest_image_is_grown_preallocated_and_boots(
+    libvirtd, volume_pool, uploaded_image, tmp_path
+):
+    pool, directory = volume_pool
+    source_size = image_info(uploaded_image).virtual_size_bytes
+
+    started = time.monotonic()
+    copy = copy_volume(
+        libvirtd, pool, "vm-disk.img", source_path=str(uploaded_image), format="raw", capacity_bytes=64 * MIB
+    )
+    took = time.monotonic() - started
+
+    path = directory / "vm-disk.img"
+    assert copy.path == str(path) and (copy.format, copy.capacity_bytes) == ("raw", 64 * MIB)
+    assert source_size < 64 * MIB
+    assert image_info(path).format == "raw" and os.path.getsize(path) == 64 * MIB
+    assert allocated_bytes(path) >= 64 * MIB  # the copy's holes are filled too
+    assert took < 10
+    log = boots(libvirtd, DiskSpec(str(path), format="raw"), tmp_path / "serial.log", "copy-raw")
+    assert re.search(r"^GUEST READY copy-raw$", log, re.MULTILINE)
+
+
+def test_a_qcow2_copy_of_a_linked_clone_stands_alone_and_boots(libvirtd, volume_pool, guest_image, tmp_path):
+    pool, directory = volume_pool
+    clone = directory / "clone.qcow2"  # an overlay on the shared image, as guest_disk makes
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(guest_image), "-F", "qcow2", str(clone)], check=True
+    )
+
+    copy = copy_volume(libvirtd, pool, "vm-disk.qcow2", source_path=str(clone), format="qcow2", capacity_bytes=GIB)
+
+    info = image_info(copy.path)
+    assert (info.format, info.virtual_size_bytes, info.backing_file) == ("qcow2", GIB, None)
+    assert allocated_bytes(copy.path) < 64 * MIB  # thin: the guest's data, not its capacity
+    assert "GUEST READY copy-qcow2" in boots(libvirtd, DiskSpec(copy.path), tmp_path / "serial.log", "copy-qcow2")
+
+
+def test_an_overlay_is_an_instant_linked_clone(libvirtd, volume_pool, uploaded_image):
+    pool, directory = volume_pool
+
+    started = time.monotonic()
+    clone = overlay_volume(
+        libvirtd, pool, "vm-1.qcow2", backing_path=str(uploaded_image), backing_format="qcow2"
+    )
+    took = time.monotonic() - started
+
+    info = image_info(clone.path)
+    assert clone.path == str(directory / "vm-1.qcow2") and clone.format == "qcow2"
+    assert info.backing_file == str(uploaded_image)
+    assert info.virtual_size_bytes == image_info(uploaded_image).virtual_size_bytes == clone.capacity_bytes
+    qemu = subprocess.run(["qemu-img", "info", clone.path], capture_output=True, text=True, check=True).stdout
+    assert f"backing file: {uploaded_image}\n" in qemu and "backing file format: qcow2\n" in qemu
+    assert allocated_bytes(clone.path) < MIB and took < 2
+
+
+def test_it_deletes_the_file_and_then_says_there_is_none(libvirtd, volume_pool):
+    pool, directory = volume_pool
+    info = create_volume(libvirtd, pool, "disk.qcow2", capacity_bytes=GIB, format="qcow2")
+    (directory / "by-hand.img").write_bytes(b"\0" * 4096)  # not yet seen by libvirt
+
+    assert delete_volume(libvirtd, info.path) is True
+    assert delete_volume(libvirtd, str(directory / "by-hand.img")) is True
+
+    assert not (directory / "disk.qcow2").exists() and not (directory / "by-hand.img").exists()
+    assert delete_volume(libvirtd, info.path) is False
+    assert list_volumes(libvirtd, pool) == []
+
+
+def test_it_finds_a_volume_by_path_after_an_upload(libvirtd, volume_pool, uploaded_image):
+    info = volume_by_path(libvirtd, str(uploaded_image))
+
+    assert (info.name, info.format) == ("upload.qcow2", "qcow2")
+    assert info.capacity_bytes == image_info(uploaded_image).virtual_size_bytes

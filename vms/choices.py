@@ -1,0 +1,104 @@
+from core.choices import ChoiceSet
+
+
+class VmStatus(ChoiceSet):
+    DOWN = "down"
+    POWERING_UP = "powering_up"
+    UP = "up"
+    POWERING_DOWN = "powering_down"
+    PAUSED = "paused"
+    SUSPENDED = "suspended"
+    MIGRATING = "migrating"
+    SAVING_STATE = "saving_state"
+    RESTORING_STATE = "restoring_state"
+    REBOOT_IN_PROGRESS = "reboot_in_progress"
+    IMAGE_LOCKED = "image_locked"
+    NOT_RESPONDING = "not_responding"
+    UNKNOWN = "unknown"
+    CHOICES = [
+        (DOWN, "Down", "grey"),
+        (POWERING_UP, "Powering up", "blue"),
+        (UP, "Up", "green"),
+        (POWERING_DOWN, "Powering down", "blue"),
+        (PAUSED, "Paused", "orange"),
+        (SUSPENDED, "Suspended", "orange"),
+        (MIGRATING, "Migrating", "blue"),
+        (SAVING_STATE, "Saving state", "blue"),
+        (RESTORING_STATE, "Restoring state", "blue"),
+        (REBOOT_IN_PROGRESS, "Rebooting", "blue"),
+        (IMAGE_LOCKED, "Image locked", "purple"),
+        (NOT_RESPONDING, "Not responding", "red"),
+        (UNKNOWN, "Unknown", "red"),
+    ]
+    # A VM in these states holds memory and vCPUs on its host.
+    RUNNING = (POWERING_UP, UP, POWERING_DOWN, PAUSED, MIGRATING, REBOOT_IN_PROGRESS, NOT_RESPONDING)
+
+
+class Optimization(ChoiceSet):
+    DESKTOP = "desktop"
+    SERVER = "server"
+    HIGH_PERFORMANCE = "high_performance"
+    CHOICES = [
+        (DESKTOP, "Desktop", "cyan"),
+        (SERVER, "Server", "blue"),
+        (HIGH_PERFORMANCE, "High performance", "purple"),
+    ]
+
+
+class Provisioning(ChoiceSet):
+    THIN = "thin"
+    CLONE = "clone"
+    CHOICES = [(THIN, "Thin (overlay on the template)", "cyan"), (CLONE, "Clone (independent copy)", "blue")]
+
+
+class ConsoleType(ChoiceSet):
+    VNC = "vnc"
+    SPICE = "spice"
+    NONE = "none"
+    CHOICES = [(VNC, "VNC", "blue"), (SPICE, "SPICE", "purple"), (NONE, "None (headless)", "grey")]
+
+
+class VmOrigin(ChoiceSet):
+    PORTAL = "portal"
+    EXTERNAL = "external"
+    CHOICES = [(PORTAL, "Portal", "blue"), (EXTERNAL, "External", "orange")]
+
+
+class OsFamily(ChoiceSet):
+    LINUX = "linux"
+    WINDOWS = "windows"
+    OTHER = "other"
+    CHOICES = [(LINUX, "Linux", "blue"), (WINDOWS, "Windows", "cyan"), (OTHER, "Other", "grey")]
+
+
+class DiskFormat(ChoiceSet):
+    QCOW2 = "qcow2"
+    RAW = "raw"
+    CHOICES = [(QCOW2, "qcow2", "blue"), (RAW, "raw", "grey")]
+
+
+class DiskAllocation(ChoiceSet):
+    THIN = "thin"
+    PREALLOCATED = "preallocated"
+    CHOICES = [(THIN, "Thin provisioned", "cyan"), (PREALLOCATED, "Preallocated", "blue")]
+
+
+class DiskInterface(ChoiceSet):
+    VIRTIO = "virtio"
+    SATA = "sata"
+    IDE = "ide"
+    CHOICES = [(VIRTIO, "VirtIO", "blue"), (SATA, "SATA", "grey"), (IDE, "IDE", "grey")]
+
+
+class NicModel(ChoiceSet):
+    VIRTIO = "virtio"
+    E1000 = "e1000"
+    RTL8139 = "rtl8139"
+    CHOICES = [(VIRTIO, "VirtIO", "blue"), (E1000, "e1000", "grey"), (RTL8139, "rtl8139", "grey")]
+
+
+class DiskStatus(ChoiceSet):
+    LOCKED = "locked"
+    OK = "ok"
+    ILLEGAL = "illegal"
+    CHOICES = [(LOCKED, "Locked", "purple"), (OK, "OK", "green"), (ILLEGAL, "Illegal", "red")]

@@ -35,6 +35,7 @@ class ClusterForm(forms.ModelForm):
             "name", "description", "data_center", "cpu_model", "memory_overcommit_percent",
             "scheduling_policy", "scheduling_parameters", "migration_policy", "migration_bandwidth_mbps",
             "reserved_headroom_percent", "ksm_enabled", "ballooning_enabled", "threads_as_cores",
+            "shutdown_timeout_seconds",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         labels = {
@@ -42,10 +43,12 @@ class ClusterForm(forms.ModelForm):
             "migration_bandwidth_mbps": "Migration bandwidth (Mbps)", "reserved_headroom_percent": "Reserved headroom (%)",
             "ksm_enabled": "KSM (merge identical memory pages)", "ballooning_enabled": "Memory ballooning",
             "threads_as_cores": "Count threads as cores",
+            "shutdown_timeout_seconds": "Shutdown timeout (s)",
         }
         help_texts = {
             "memory_overcommit_percent": "None 100 %, Server 150 %, Desktop 200 %, or 100-400.",
             "migration_bandwidth_mbps": "Empty: automatic (52 MiB/s when the link speed is unknown).",
+            "shutdown_timeout_seconds": "After asking the guest to shut down, power it off when it is still running.",
         }
 
     def clean(self):

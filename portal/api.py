@@ -4,6 +4,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
 from core.api.views import EventViewSet, JobViewSet
+from vms.api.views import InstanceTypeViewSet, OperatingSystemViewSet, VmViewSet
 from inventory.api.views import (
     ClusterViewSet,
     DataCenterViewSet,
@@ -20,6 +21,9 @@ router.register("hosts", HostViewSet, basename="host")
 router.register("storagedomains", StorageDomainViewSet, basename="storagedomain")
 router.register("networks", NetworkViewSet, basename="network")
 router.register("images", ImageViewSet, basename="image")
+router.register("operatingsystems", OperatingSystemViewSet, basename="operatingsystem")
+router.register("instancetypes", InstanceTypeViewSet, basename="instancetype")
+router.register("vms", VmViewSet, basename="vm")
 router.register("jobs", JobViewSet, basename="job")
 router.register("events", EventViewSet, basename="event")
 

@@ -18,6 +18,9 @@ def schedule_periodic_tasks(sender, **kwargs):
         settings.HOST_CHECK_INTERVAL_SECONDS, sender.signature("hosts.check"), name="check hosts"
     )
     sender.add_periodic_task(
+        settings.VM_RECONCILE_INTERVAL_SECONDS, sender.signature("vms.reconcile"), name="reconcile VMs"
+    )
+    sender.add_periodic_task(
         settings.STORAGE_REFRESH_INTERVAL_SECONDS, sender.signature("storagedomains.refresh"),
         name="refresh storage domains",
     )

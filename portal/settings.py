@@ -121,10 +121,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Host monitoring has its own queue and worker: a long disk copy must never
 # delay noticing that a host stopped answering.
-CELERY_TASK_ROUTES = {"hosts.check": {"queue": "monitor"}, "storagedomains.refresh": {"queue": "monitor"}}
+CELERY_TASK_ROUTES = {
+    name: {"queue": "monitor"} for name in ("hosts.check", "storagedomains.refresh", "vms.reconcile")
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 HOST_CHECK_INTERVAL_SECONDS = config.read_seconds("HOST_CHECK_INTERVAL_SECONDS", 15)
 STORAGE_REFRESH_INTERVAL_SECONDS = config.read_seconds("STORAGE_REFRESH_INTERVAL_SECONDS", 60)
+# Catches VM state changes whose libvirt event was missed (the watcher delivers the rest at once).
+VM_RECONCILE_INTERVAL_SECONDS = config.read_seconds("VM_RECONCILE_INTERVAL_SECONDS", 30)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

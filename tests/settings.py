@@ -6,6 +6,7 @@ import os
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("HOST_CHECK_INTERVAL_SECONDS", "3600")
 os.environ.setdefault("STORAGE_REFRESH_INTERVAL_SECONDS", "3600")
+os.environ.setdefault("VM_RECONCILE_INTERVAL_SECONDS", "3600")
 
 from portal.settings import *  # noqa: E402,F401,F403
 from portal.settings import DATABASES, VAR_DIR  # noqa: E402

@@ -55,7 +55,7 @@ class ClusterSerializer(serializers.HyperlinkedModelSerializer):
             "id", "url", "name", "description", "data_center", "cpu_model",
             "memory_overcommit_percent", "scheduling_policy", "scheduling_parameters",
             "migration_policy", "migration_bandwidth_mbps", "reserved_headroom_percent",
-            "ksm_enabled", "ballooning_enabled", "threads_as_cores", "capacity",
+            "ksm_enabled", "ballooning_enabled", "threads_as_cores", "shutdown_timeout_seconds", "capacity",
         ]
 
     def validate(self, attrs):

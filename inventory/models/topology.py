@@ -59,6 +59,11 @@ class Cluster(models.Model):
     ksm_enabled = models.BooleanField(default=False)
     ballooning_enabled = models.BooleanField(default=True)
     threads_as_cores = models.BooleanField(default=False)
+    # How long a guest may take to shut down after the ACPI request before the
+    # portal powers it off.
+    shutdown_timeout_seconds = models.PositiveIntegerField(
+        default=120, validators=[MinValueValidator(1), MaxValueValidator(3600)]
+    )
 
     class Meta:
         ordering = ["name"]

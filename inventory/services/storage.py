@@ -49,6 +49,16 @@ def storage_pool_name(domain: StorageDomain) -> str:
     return f"{POOL_PREFIX}{domain.pk}"
 
 
+def storage_images_pool_ensure(*, domain: StorageDomain, host: Host) -> str:
+    """A pool over the domain's uploaded images (``<path>/images``) on
+    ``host``, so libvirt can copy them into new volumes there. Returns its name."""
+    from inventory.services.images import IMAGES_DIR
+
+    spec = PoolSpec(name=f"{storage_pool_name(domain)}-images", path=f"{domain.path.rstrip('/')}/{IMAGES_DIR}")
+    ensure_dir_pool(host.uri, spec)
+    return spec.name
+
+
 def storage_pool_spec(domain: StorageDomain) -> PoolSpec:
     """The pool ``domain`` needs, or InvalidInput saying why it cannot have one."""
     if domain.storage_type not in DIRECTORY_STORAGE_TYPES:
@@ -167,6 +177,7 @@ def storage_domain_detach_run(run: JobRun) -> None:
     for host in _hosts_of(domain.data_center, spm):
         try:
             with run.step(_remove_step(host)):
+                _on_host(host, remove_pool, f"{name}-images")
                 _on_host(host, remove_pool, name)
         except hypervisor.HypervisorError as error:
             if host.pk == spm.pk:

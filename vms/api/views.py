@@ -1,0 +1,153 @@
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core.api.serializers import JobAcceptedSerializer, JobSerializer
+from core.permissions import has_permission, require_permission
+from inventory.models import Host
+from inventory.services.objects import object_create, object_remove, object_update
+from vms import selectors
+from vms.api.serializers import InstanceTypeSerializer, OperatingSystemSerializer, VmSerializer
+from vms.choices import ConsoleType
+from vms.models import InstanceType
+from vms.services import lifecycle
+
+
+class OperatingSystemViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = OperatingSystemSerializer
+    filterset_fields = ["family", "virtio", "source"]
+    ordering_fields = ["name", "release_date"]
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        return selectors.operating_systems()
+
+
+class InstanceTypeViewSet(viewsets.ModelViewSet):
+    """Hardware presets; everyone may read them, admins edit them."""
+
+    serializer_class = InstanceTypeSerializer
+    ordering_fields = ["name", "memory_mb"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.instance_types()
+
+    def perform_create(self, serializer):
+        require_permission(self.request.user, "create")
+        serializer.instance = object_create(model=InstanceType, fields=serializer.validated_data,
+                                            user=self.request.user)
+
+    def perform_update(self, serializer):
+        require_permission(self.request.user, "change", serializer.instance)
+        serializer.instance = object_update(obj=serializer.instance, fields=serializer.validated_data,
+                                            user=self.request.user)
+
+    def perform_destroy(self, instance):
+        require_permission(self.request.user, "delete", instance)
+        object_remove(obj=instance, user=self.request.user)
+
+
+class RunOnceSerializer(serializers.Serializer):
+    boot_device = serializers.ChoiceField(["hd", "cdrom", "network"], default="hd")
+    iso = serializers.IntegerField(required=False, allow_null=True, help_text="An ISO image's id.")
+    kernel = serializers.CharField(required=False, allow_blank=True, default="")
+    initrd = serializers.CharField(required=False, allow_blank=True, default="")
+    cmdline = serializers.CharField(required=False, allow_blank=True, default="")
+    boot_menu = serializers.BooleanField(default=False)
+    console = serializers.ChoiceField([ConsoleType.VNC, ConsoleType.SPICE], required=False)
+    stateless = serializers.BooleanField(default=False)
+    start_paused = serializers.BooleanField(default=False)
+    host = serializers.PrimaryKeyRelatedField(queryset=Host.objects.all(), required=False, allow_null=True)
+
+
+VmCreated = inline_serializer("VmCreated", {"vm": VmSerializer(), "job": JobSerializer()})
+
+
+class VmViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = VmSerializer
+    filterset_fields = ["cluster", "host", "status", "owner", "os_type", "origin", "optimization"]
+    ordering_fields = ["name", "status", "memory_mb", "created_at"]
+
+    def get_queryset(self):
+        return selectors.vms_visible_to(self.request.user).prefetch_related("disks", "nics")
+
+    def job_accepted(self, job):
+        body = JobAcceptedSerializer({"job": job}, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={202: VmCreated})
+    def create(self, request, *args, **kwargs):
+        """Creating a VM is a job: its disks are created and it is defined on
+        the host the scheduler chose (409 when no host fits, saying why)."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        cluster = serializer.validated_data["cluster"]
+        if not (has_permission(request.user, "create") or has_permission(request.user, "create", cluster)):
+            require_permission(request.user, "create", cluster)
+        vm, job = lifecycle.vm_create(request=serializer.vm_request(), user=request.user)
+        context = self.get_serializer_context()
+        return Response(
+            {"vm": VmSerializer(self.get_queryset().get(pk=vm.pk), context=context).data,
+             "job": JobSerializer(job, context=context).data},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+    @extend_schema(responses={202: JobAcceptedSerializer})
+    def destroy(self, request, *args, **kwargs):
+        """Only a VM that is down; its disks are removed by the job."""
+        vm = self._vm_for("delete")
+        return self.job_accepted(lifecycle.vm_delete(vm=vm, user=request.user))
+
+    def _vm_for(self, action_name: str):
+        vm = self.get_object()
+        if vm.owner_id != self.request.user.pk:
+            require_permission(self.request.user, action_name, vm)
+        return vm
+
+    def _action(self, service, permission: str = "operate"):
+        vm = self._vm_for(permission)
+        return self.job_accepted(service(vm=vm, user=self.request.user))
+
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        """Start on the host the scheduler picks (409 with each host's reason when none fits)."""
+        return self._action(lifecycle.vm_start)
+
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
+    @action(detail=True, methods=["post"])
+    def shutdown(self, request, pk=None):
+        """Ask the guest to shut down; power off after the cluster's timeout."""
+        return self._action(lifecycle.vm_shutdown)
+
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
+    @action(detail=True, methods=["post"])
+    def poweroff(self, request, pk=None):
+        return self._action(lifecycle.vm_poweroff)
+
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
+    @action(detail=True, methods=["post"])
+    def reboot(self, request, pk=None):
+        return self._action(lifecycle.vm_reboot)
+
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
+    @action(detail=True, methods=["post"])
+    def suspend(self, request, pk=None):
+        return self._action(lifecycle.vm_suspend)
+
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        return self._action(lifecycle.vm_resume)
+
+    @extend_schema(request=RunOnceSerializer, responses={202: JobAcceptedSerializer})
+    @action(detail=True, methods=["post"], url_path="run-once")
+    def run_once(self, request, pk=None):
+        """Start once with one-off options that are not saved."""
+        vm = self._vm_for("operate")
+        options = RunOnceSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        job = lifecycle.vm_run_once(vm=vm, user=request.user, **options.validated_data)
+        return self.job_accepted(job)

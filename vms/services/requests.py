@@ -1,0 +1,286 @@
+"""What a VM creation asks for, checked once for both faces (the wizard and
+``POST /api/v1/vms/``). Every refusal is a ValidationError keyed by the field
+it is about, so the API answers 400 ``{"field": ["message"]}`` and the wizard
+shows the message under that field; nothing is created before all pass."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from django.core.exceptions import ValidationError
+from django.db.models import Max
+
+from inventory.choices import HostStatus, ImageContent, ImageStatus, StorageDomainStatus, StorageDomainType
+from inventory.models import Cluster, Host, Image, Network, StorageDomain
+from vms.choices import ConsoleType, DiskAllocation, DiskFormat, Optimization, Provisioning
+from vms.models import InstanceType, OperatingSystem, Vm, VmNic
+from vms.services.macs import mac_clean, macs_allocate
+
+GIB = 1024**3
+NAME_MAX = 64
+# Hosts whose facts count for "the largest host" (a host never read has none).
+HOSTS_WITH_FACTS = (HostStatus.UP, HostStatus.MAINTENANCE, HostStatus.NON_OPERATIONAL)
+TOPOLOGY_FIELDS = ("memory_mb", "cpu_sockets", "cpu_cores", "cpu_threads")
+
+
+@dataclass(frozen=True)
+class DiskRequest:
+    storage_domain: StorageDomain
+    size_gb: int | None = None  # None: the image's size
+    format: str = DiskFormat.QCOW2
+    allocation: str = DiskAllocation.THIN
+    interface: str = ""  # "": the OS type's bus
+    bootable: bool = False
+    image: Image | None = None
+
+
+@dataclass(frozen=True)
+class NicRequest:
+    network: Network
+    model: str = ""  # "": the OS type's model
+    mac: str = ""  # "": the next free address of the data center's pool
+
+
+@dataclass(frozen=True)
+class VmRequest:
+    name: str
+    cluster: Cluster
+    os_type: OperatingSystem
+    description: str = ""
+    instance_type: InstanceType | None = None
+    optimization: str = Optimization.SERVER
+    memory_mb: int | None = None
+    memory_guaranteed_mb: int | None = None
+    cpu_sockets: int | None = None
+    cpu_cores: int | None = None
+    cpu_threads: int | None = None
+    provisioning: str = Provisioning.CLONE
+    console: str | None = None
+    host: Host | None = None  # pin
+    disks: tuple[DiskRequest, ...] = ()
+    nics: tuple[NicRequest, ...] = ()
+    start: bool = False
+    template: object | None = field(default=None)
+
+
+class Errors:
+    """Collects refusals per field so the user sees all of them at once."""
+
+    def __init__(self) -> None:
+        self.by_field: dict[str, list[str]] = {}
+
+    def add(self, name: str, message: str) -> None:
+        self.by_field.setdefault(name, []).append(message)
+
+    def raise_any(self) -> None:
+        if self.by_field:
+            raise ValidationError(self.by_field)
+
+
+def vm_request_clean(request: VmRequest) -> VmRequest:
+    """The request with every default filled in (instance type figures, the
+    OS type's recommendations, guaranteed memory, MACs, bootable disk), or a
+    ValidationError naming each bad field."""
+    errors = Errors()
+    request = _with_sizing(request)
+    _check_name(request, errors)
+    _check_sizing(request, errors)
+    _check_profile(request, errors)
+    if request.host is not None and request.host.cluster_id != request.cluster.pk:
+        errors.add("host", f"Host {request.host.name} is not in cluster {request.cluster.name}.")
+    if request.template is not None:
+        errors.add("template", "VMs from templates are not available yet; leave template empty (blank).")
+    disks = _clean_disks(request, errors)
+    nics = _clean_nics(request, errors)
+    errors.raise_any()
+    return replace(request, disks=disks, nics=nics)
+
+
+def _with_sizing(request: VmRequest) -> VmRequest:
+    """Instance type first, then the OS type's recommendation; a figure the
+    user changed makes the VM "custom" (no instance type)."""
+    preset = request.instance_type
+    os_type = request.os_type
+    fallback = {
+        "memory_mb": preset.memory_mb if preset else os_type.recommended_memory_mb,
+        "cpu_sockets": preset.cpu_sockets if preset else os_type.recommended_vcpus,
+        "cpu_cores": preset.cpu_cores if preset else 1,
+        "cpu_threads": preset.cpu_threads if preset else 1,
+    }
+    given = {name: getattr(request, name) for name in TOPOLOGY_FIELDS}
+    sized = {name: fallback[name] if value is None else value for name, value in given.items()}
+    if preset is not None and any(sized[name] != getattr(preset, name) for name in TOPOLOGY_FIELDS):
+        preset = None
+    optimization = request.optimization
+    console = request.console
+    if console is None:
+        console = ConsoleType.NONE if optimization == Optimization.HIGH_PERFORMANCE else ConsoleType.VNC
+    guaranteed = request.memory_guaranteed_mb
+    if guaranteed is None and isinstance(sized["memory_mb"], int):
+        # The share the cluster's overcommit lets the VM count on; high
+        # performance VMs are never overcommitted.
+        if optimization == Optimization.HIGH_PERFORMANCE:
+            guaranteed = sized["memory_mb"]
+        else:
+            guaranteed = math.ceil(sized["memory_mb"] * 100 / request.cluster.memory_overcommit_percent)
+    return replace(request, instance_type=preset, memory_guaranteed_mb=guaranteed, console=console, **sized)
+
+
+def _check_name(request: VmRequest, errors: Errors) -> None:
+    name = request.name
+    if not name or not name.strip():
+        errors.add("name", "Give the VM a name.")
+    elif name != name.strip():
+        errors.add("name", "The name must not start or end with a space.")
+    elif len(name) > NAME_MAX:
+        errors.add("name", f"The name is {len(name)} characters long; at most {NAME_MAX} are allowed.")
+    elif "/" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        errors.add("name", "The name must not contain '/' or control characters.")
+    elif Vm.objects.filter(data_center_id=request.cluster.data_center_id, name=name).exists():
+        errors.add("name", f"Data center {request.cluster.data_center.name} already has a VM named {name}.")
+
+
+def _largest_host(cluster: Cluster) -> dict:
+    return Host.objects.filter(cluster=cluster, status__in=HOSTS_WITH_FACTS).aggregate(
+        memory_mb=Max("memory_mb"), threads=Max("cpu_total"), sockets=Max("cpu_sockets"),
+        cores=Max("cpu_cores_per_socket"),
+    )
+
+
+def _check_sizing(request: VmRequest, errors: Errors) -> None:
+    os_type = request.os_type
+    memory = request.memory_mb
+    if memory is None or memory < 1:
+        errors.add("memory_mb", "Memory must be at least 1 MiB.")
+        return
+    if memory < os_type.minimum_memory_mb:
+        errors.add("memory_mb", f"{os_type.name} needs at least {os_type.minimum_memory_mb} MiB; {memory} MiB was given.")
+    guaranteed = request.memory_guaranteed_mb
+    if guaranteed is None or not 0 <= guaranteed <= memory:
+        errors.add("memory_guaranteed_mb", f"Guaranteed memory must be between 0 and the VM's memory ({memory} MiB).")
+    counts = [getattr(request, name) for name in ("cpu_sockets", "cpu_cores", "cpu_threads")]
+    if any(count is None or count < 1 for count in counts):
+        errors.add("cpu_sockets", "Sockets, cores and threads must each be at least 1.")
+        return
+    vcpus = math.prod(counts)
+    if vcpus < os_type.minimum_vcpus:
+        errors.add("cpu_sockets", f"{os_type.name} needs at least {os_type.minimum_vcpus} vCPUs; {vcpus} were given.")
+    largest = _largest_host(request.cluster)
+    threads = largest["threads"]
+    if threads and not request.cluster.threads_as_cores and largest["sockets"] and largest["cores"]:
+        threads = largest["sockets"] * largest["cores"]
+    if threads and vcpus > threads:
+        unit = "threads" if request.cluster.threads_as_cores else "cores"
+        errors.add(
+            "cpu_sockets",
+            f"{counts[0]} x {counts[1]} x {counts[2]} = {vcpus} vCPUs is more than the largest host of "
+            f"cluster {request.cluster.name} has ({threads} {unit}).",
+        )
+    if largest["memory_mb"] and memory > largest["memory_mb"]:
+        errors.add(
+            "memory_mb",
+            f"{memory} MiB is more than the largest host of cluster {request.cluster.name} has "
+            f"({largest['memory_mb']} MiB).",
+        )
+
+
+def _check_profile(request: VmRequest, errors: Errors) -> None:
+    if request.optimization == Optimization.HIGH_PERFORMANCE and request.console != ConsoleType.NONE:
+        errors.add(
+            "console",
+            "High performance VMs are headless (serial console only): choose console none, or another profile.",
+        )
+
+
+def _clean_disks(request: VmRequest, errors: Errors) -> tuple[DiskRequest, ...]:
+    data_center = request.cluster.data_center
+    cleaned = []
+    wanted_by_domain: dict[int, int] = {}
+    for number, disk in enumerate(request.disks, start=1):
+        label = f"Disk {number}"
+        domain = disk.storage_domain
+        size_gb = disk.size_gb
+        if disk.image is not None:
+            size_gb = _check_image(disk, label, size_gb, errors)
+        if size_gb is None or size_gb < 1:
+            errors.add("disks", f"{label}: give a size of at least 1 GiB.")
+            continue
+        if domain.data_center_id != data_center.pk:
+            errors.add("disks", f"{label}: storage domain {domain.name} is not in data center {data_center.name}.")
+            continue
+        if domain.domain_type != StorageDomainType.DATA:
+            errors.add("disks", f"{label}: storage domain {domain.name} is not a data domain.")
+            continue
+        if domain.status != StorageDomainStatus.ACTIVE:
+            errors.add(
+                "disks",
+                f"{label}: storage domain {domain.name} is {StorageDomainStatus.label(domain.status).lower()}; "
+                "attach it first.",
+            )
+            continue
+        fmt = disk.format
+        if disk.allocation == DiskAllocation.PREALLOCATED:
+            fmt = DiskFormat.RAW
+            wanted_by_domain[domain.pk] = wanted_by_domain.get(domain.pk, 0) + size_gb * GIB
+            free = domain.available_bytes
+            if free is not None and wanted_by_domain[domain.pk] > free:
+                errors.add(
+                    "disks",
+                    f"{label}: {size_gb} GiB preallocated does not fit on storage domain {domain.name} "
+                    f"({free / GIB:.1f} GiB free).",
+                )
+                continue
+        cleaned.append(replace(disk, size_gb=size_gb, format=fmt))
+    if cleaned and not any(disk.bootable for disk in cleaned):
+        cleaned[0] = replace(cleaned[0], bootable=True)
+    if sum(disk.bootable for disk in cleaned) > 1:
+        errors.add("disks", "Only one disk can be bootable.")
+    return tuple(cleaned)
+
+
+def _check_image(disk: DiskRequest, label: str, size_gb: int | None, errors: Errors) -> int | None:
+    image = disk.image
+    if image.content != ImageContent.DISK or image.status != ImageStatus.OK:
+        errors.add("disks", f"{label}: image {image.name} is not a ready disk image.")
+        return None
+    image_gb = math.ceil((image.virtual_size_bytes or 0) / GIB) or 1
+    if size_gb is None:
+        return image_gb
+    if size_gb * GIB < (image.virtual_size_bytes or 0):
+        errors.add("disks", f"{label}: {size_gb} GiB is smaller than image {image.name} ({image_gb} GiB).")
+    return size_gb
+
+
+def _clean_nics(request: VmRequest, errors: Errors) -> tuple[NicRequest, ...]:
+    data_center = request.cluster.data_center
+    cleaned = []
+    given = set()
+    for number, nic in enumerate(request.nics, start=1):
+        label = f"NIC {number}"
+        if nic.network.data_center_id != data_center.pk:
+            errors.add("nics", f"{label}: network {nic.network.name} is not in data center {data_center.name}.")
+            continue
+        if not nic.network.vm_network:
+            errors.add("nics", f"{label}: network {nic.network.name} is not a VM network.")
+            continue
+        mac = nic.mac
+        if mac:
+            try:
+                mac = mac_clean(mac)
+            except ValidationError as error:
+                errors.add("nics", f"{label}: {error.message_dict['nics'][0]}")
+                continue
+            if mac in given or _mac_taken(data_center, mac):
+                errors.add("nics", f"{label}: MAC {mac} is already used in data center {data_center.name}.")
+                continue
+            given.add(mac)
+        cleaned.append(replace(nic, mac=mac))
+    if errors.by_field:
+        return tuple(cleaned)
+    fresh = iter(macs_allocate(data_center=data_center, count=sum(not n.mac for n in cleaned), taken=given))
+    return tuple(nic if nic.mac else replace(nic, mac=next(fresh)) for nic in cleaned)
+
+
+def _mac_taken(data_center, mac: str) -> bool:
+    return VmNic.objects.filter(data_center=data_center, mac=mac).exists()

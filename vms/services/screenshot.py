@@ -1,0 +1,23 @@
+"""The guest's screen, read from libvirt's screenshot API when asked (the
+VM page's thumbnail, ``GET vms/<id>/screenshot.png``)."""
+
+from __future__ import annotations
+
+from core.errors import Conflict, HypervisorUnavailable
+import hypervisor
+from vms.choices import ConsoleType, VmStatus
+from vms.models import Vm
+
+SHOWS_A_SCREEN = (VmStatus.UP, VmStatus.PAUSED, VmStatus.POWERING_UP, VmStatus.POWERING_DOWN,
+                  VmStatus.REBOOT_IN_PROGRESS)
+
+
+def vm_screenshot_png(*, vm: Vm, max_width: int | None = None) -> bytes:
+    if vm.status not in SHOWS_A_SCREEN or vm.host is None:
+        raise Conflict(f"VM {vm.name} is {VmStatus.label(vm.status).lower()}; there is no screen to show.")
+    if vm.console == ConsoleType.NONE and not vm.run_once:
+        raise Conflict(f"VM {vm.name} is headless; it has no screen (use its serial console).")
+    try:
+        return hypervisor.domain_screenshot_png(vm.host.uri, str(vm.uuid), max_width=max_width)
+    except hypervisor.HypervisorError as error:
+        raise HypervisorUnavailable(f"The screen of VM {vm.name} could not be read: {error.message}") from error

@@ -1,0 +1,58 @@
+"""Thin Celery tasks: each takes the job (ids only) and calls its service."""
+
+from celery import shared_task
+
+from core.jobs import JobRun, job_task
+from vms.services import lifecycle, sync
+
+
+@job_task(name="vm.create", on_failure=lifecycle.vm_create_failed)
+def vm_create_task(run: JobRun, start: bool) -> None:
+    lifecycle.vm_create_run(run, start)
+
+
+@job_task(name="vm.start", on_failure=lifecycle.vm_action_failed)
+def vm_start_task(run: JobRun, host_id: int, run_once: dict) -> None:
+    lifecycle.vm_start_run(run, host_id, run_once)
+
+
+@job_task(name="vm.shutdown", on_failure=lifecycle.vm_action_failed)
+def vm_shutdown_task(run: JobRun, timeout: int) -> None:
+    lifecycle.vm_shutdown_run(run, timeout)
+
+
+@job_task(name="vm.poweroff", on_failure=lifecycle.vm_action_failed)
+def vm_poweroff_task(run: JobRun) -> None:
+    lifecycle.vm_poweroff_run(run)
+
+
+@job_task(name="vm.reboot", on_failure=lifecycle.vm_action_failed)
+def vm_reboot_task(run: JobRun) -> None:
+    lifecycle.vm_reboot_run(run)
+
+
+@job_task(name="vm.suspend", on_failure=lifecycle.vm_action_failed)
+def vm_suspend_task(run: JobRun) -> None:
+    lifecycle.vm_suspend_run(run)
+
+
+@job_task(name="vm.resume", on_failure=lifecycle.vm_action_failed)
+def vm_resume_task(run: JobRun) -> None:
+    lifecycle.vm_resume_run(run)
+
+
+@job_task(name="vm.delete", on_failure=lifecycle.vm_action_failed)
+def vm_delete_task(run: JobRun) -> None:
+    lifecycle.vm_delete_run(run)
+
+
+BY_KIND = {
+    task.name: task
+    for task in (vm_shutdown_task, vm_poweroff_task, vm_reboot_task, vm_suspend_task, vm_resume_task,
+                 vm_delete_task)
+}
+
+
+@shared_task(name="vms.reconcile", ignore_result=True)
+def vms_reconcile_task() -> None:
+    sync.vms_reconcile_all()

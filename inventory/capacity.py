@@ -15,27 +15,65 @@ from dataclasses import dataclass
 class Commitment:
     memory_mb: int = 0
     vcpus: int = 0
+    workloads: int = 0  # how many running workloads (VMs) commit it
 
     def __add__(self, other: Commitment) -> Commitment:
-        return Commitment(self.memory_mb + other.memory_mb, self.vcpus + other.vcpus)
+        return Commitment(self.memory_mb + other.memory_mb, self.vcpus + other.vcpus,
+                          self.workloads + other.workloads)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One running workload, as a host page lists it."""
+
+    name: str
+    url: str
+    status: str
+    memory_mb: int
+    vcpus: int
 
 
 CommitmentSource = Callable[[list[int]], dict[int, Commitment]]
-_sources: list[CommitmentSource] = []
+WorkloadSource = Callable[[int], list[Workload]]
+_cluster_sources: list[CommitmentSource] = []
+_host_sources: list[CommitmentSource] = []
+_host_workload_sources: list[WorkloadSource] = []
 
 
 def register_commitment_source(source: CommitmentSource) -> None:
     """For the vms app: a function from cluster ids to what is committed in each."""
-    _sources.append(source)
+    _cluster_sources.append(source)
+
+
+def register_host_commitment_source(source: CommitmentSource) -> None:
+    """The same per host: what runs on each of the given hosts."""
+    _host_sources.append(source)
+
+
+def register_host_workload_source(source: WorkloadSource) -> None:
+    """A function from a host id to the workloads running there."""
+    _host_workload_sources.append(source)
+
+
+def _summed(sources: list[CommitmentSource], ids: Iterable[int]) -> dict[int, Commitment]:
+    ids = list(ids)
+    totals = {object_id: Commitment() for object_id in ids}
+    for source in sources:
+        for object_id, commitment in source(ids).items():
+            totals[object_id] = totals[object_id] + commitment
+    return totals
 
 
 def clusters_commitment(cluster_ids: Iterable[int]) -> dict[int, Commitment]:
-    ids = list(cluster_ids)
-    totals = {cluster_id: Commitment() for cluster_id in ids}
-    for source in _sources:
-        for cluster_id, commitment in source(ids).items():
-            totals[cluster_id] = totals[cluster_id] + commitment
-    return totals
+    return _summed(_cluster_sources, cluster_ids)
+
+
+def hosts_commitment(host_ids: Iterable[int]) -> dict[int, Commitment]:
+    return _summed(_host_sources, host_ids)
+
+
+def host_workloads(host_id: int) -> list[Workload]:
+    return [workload for source in _host_workload_sources for workload in source(host_id)]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 
 from core.selectors import events_visible_to
 from inventory import selectors
-from inventory.capacity import cluster_capacity, clusters_commitment
+from inventory.capacity import cluster_capacity, clusters_commitment, host_workloads, hosts_commitment
 from inventory.choices import PowerAgent
 from inventory.forms import IMAGE_DOMAIN_TYPES
 from inventory.power import DEFAULT_IPMI_PORT
@@ -101,6 +101,7 @@ def host_list(request):
 @login_required
 def host_detail(request, pk: int):
     host = get_object_or_404(selectors.hosts_visible_to(request.user), pk=pk)
+    commitment = hosts_commitment([host.pk])[host.pk]
     return render(request, "inventory/host_detail.html", {
         "host": host,
         "power_facts": [
@@ -112,6 +113,10 @@ def host_detail(request, pk: int):
             ("Options", host.pm_options or "—"),
         ],
         "is_spm": host.cluster.data_center.spm_host_id == host.pk,
+        "commitment": commitment,
+        "memory_bar": (f"Memory committed: {commitment.memory_mb} of {host.memory_mb or 0} MiB physical",
+                       _percent(commitment.memory_mb, host.memory_mb or 0)),
+        "workloads": host_workloads(host.pk),
         "events": _events_about(request.user, host),
     })
 

@@ -32,5 +32,6 @@ urlpatterns = [
     path("auth/token/", ObtainAuthToken.as_view(), name="auth-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("vms/<int:pk>/screenshot.png", VmViewSet.as_view({"get": "screenshot"}), name="vm-screenshot"),
     path("", include(router.urls)),
 ]

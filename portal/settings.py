@@ -152,7 +152,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1/",
-    "ENUM_NAME_OVERRIDES": {"AttachmentStatusEnum": "inventory.choices.ATTACHMENT_STATUS_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "AttachmentStatusEnum": "inventory.choices.ATTACHMENT_STATUS_CHOICES",
+        "DiskInterfaceEnum": "vms.choices.DISK_INTERFACE_CHOICES",
+        "NicModelEnum": "vms.choices.NIC_MODEL_CHOICES",
+    },
 }
 
 LOGGING = {

@@ -6,11 +6,13 @@ class VmsConfig(AppConfig):
     verbose_name = "Virtual machines"
 
     def ready(self) -> None:
-        from inventory.capacity import register_commitment_source
+        from inventory import capacity
         from inventory.watcher import register_domain_event_handler
-        from vms.selectors import clusters_commitment
+        from vms import selectors
 
-        register_commitment_source(clusters_commitment)
+        capacity.register_commitment_source(selectors.clusters_commitment)
+        capacity.register_host_commitment_source(selectors.hosts_commitment)
+        capacity.register_host_workload_source(selectors.host_workloads)
         register_domain_event_handler(_vm_sync_event)
 
 

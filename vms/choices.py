@@ -102,3 +102,8 @@ class DiskStatus(ChoiceSet):
     OK = "ok"
     ILLEGAL = "illegal"
     CHOICES = [(LOCKED, "Locked", "purple"), (OK, "OK", "green"), (ILLEGAL, "Illegal", "red")]
+
+
+# The API schema names these shared choice sets once.
+DISK_INTERFACE_CHOICES = DiskInterface.choices()
+NIC_MODEL_CHOICES = NicModel.choices()

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 import hypervisor
 from core.errors import InvalidInput
-from inventory.capacity import cluster_capacity, clusters_commitment
+from inventory.capacity import cluster_capacity, clusters_commitment, hosts_commitment
 from inventory.choices import PowerAgent
 from inventory.models import Cluster, DataCenter, Host, Image, Network, StorageDomain
 from inventory.power import host_power_fields
@@ -121,6 +121,8 @@ class HostSerializer(serializers.HyperlinkedModelSerializer):
     is_spm = serializers.SerializerMethodField()
     cpu = HostCpuField()
     power_management = PowerManagementSerializer(source="*", required=False)
+    vm_count = serializers.SerializerMethodField(help_text="VMs running on the host.")
+    memory_committed_mb = serializers.SerializerMethodField(help_text="Memory the running VMs commit.")
 
     class Meta:
         model = Host
@@ -128,7 +130,7 @@ class HostSerializer(serializers.HyperlinkedModelSerializer):
             "id", "url", "name", "cluster", "uri", "spm_priority", "status", "status_reason",
             "is_spm", "cpu", "memory_mb", "numa_nodes", "kvm", "domain_type",
             "libvirt_version", "qemu_version", "hostname", "facts_updated_at", "last_seen_at",
-            "power_management",
+            "power_management", "vm_count", "memory_committed_mb",
         ]
         read_only_fields = [
             "status", "status_reason", "memory_mb", "numa_nodes", "kvm", "domain_type",
@@ -137,6 +139,17 @@ class HostSerializer(serializers.HyperlinkedModelSerializer):
 
     def get_is_spm(self, host) -> bool:
         return host.cluster.data_center.spm_host_id == host.pk
+
+    def _commitment(self, host):
+        # The list view hands in its whole page's commitments (context "host_commitments").
+        commitments = self.context.get("host_commitments") or hosts_commitment([host.pk])
+        return commitments[host.pk]
+
+    def get_vm_count(self, host) -> int:
+        return self._commitment(host).workloads
+
+    def get_memory_committed_mb(self, host) -> int:
+        return self._commitment(host).memory_mb
 
     def validate_uri(self, uri: str) -> str:
         try:

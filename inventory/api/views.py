@@ -8,7 +8,7 @@ from core.api.serializers import JobAcceptedSerializer, JobSerializer
 from core.errors import InvalidInput
 from core.permissions import require_permission
 from inventory import selectors, services
-from inventory.capacity import clusters_commitment
+from inventory.capacity import clusters_commitment, hosts_commitment
 from inventory.power import host_power_test
 from inventory.services.images import image_remove, image_upload
 from inventory.uploads import QUERY_PARAMETER, discard, upload_handlers_for, uploaded_file_path
@@ -141,6 +141,14 @@ class HostViewSet(InventoryViewSet):
     selector = selectors.hosts_visible_to
     filterset_fields = ["cluster", "status", "kvm"]
     ordering_fields = ["name", "status", "memory_mb", "cpu_total"]
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        self.commitments = hosts_commitment(host.pk for host in page or [])
+        return page
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "host_commitments": getattr(self, "commitments", None)}
 
     @extend_schema(responses={202: inline_serializer(
         "HostAdded", {"host": HostSerializer(), "job": JobSerializer()}

@@ -47,7 +47,7 @@ def test_it_counts_threads_when_the_cluster_counts_them_as_cores(api):
 def test_it_adds_what_registered_sources_commit(api, monkeypatch):
     cluster = ClusterFactory()
     host(cluster)
-    monkeypatch.setattr(capacity, "_sources", [])  # this test's source only, removed afterwards
+    monkeypatch.setattr(capacity, "_cluster_sources", [])  # this test's source only, removed afterwards
     capacity.register_commitment_source(lambda ids: {i: Commitment(memory_mb=1024, vcpus=3) for i in ids})
     figures = api.get("/api/v1/clusters/").json()["results"][0]["capacity"]
     assert (figures["memory_committed_mb"], figures["vcpus_committed"]) == (1024, 3)

@@ -74,7 +74,8 @@ def test_it_adds_a_host_and_shows_its_job(logged_in):
 def test_it_edits_a_cluster_and_records_the_change(logged_in):
     cluster = ClusterFactory(name="web")
     form = {"name": "web2", "data_center": cluster.data_center.pk, "memory_overcommit_percent": 200,
-            "scheduling_policy": "none", "migration_policy": "minimal_downtime", "reserved_headroom_percent": 10}
+            "scheduling_policy": "none", "migration_policy": "minimal_downtime", "reserved_headroom_percent": 10,
+            "shutdown_timeout_seconds": 120}
     response = logged_in.post(reverse("inventory:object-edit", args=["clusters", cluster.pk]), form)
     assert response.status_code == 302
     cluster.refresh_from_db()

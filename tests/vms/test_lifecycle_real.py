@@ -104,6 +104,9 @@ def test_a_vm_created_from_the_uploaded_image_boots_and_names_itself(api, world)
     assert disk.path.startswith(world["domain"].path)
     wait_for_text(serial_log(vm), f"GUEST READY {vm.name}", timeout=90)
     assert api.get(f"/api/v1/vms/{vm.pk}/").json()["status"] == "up"
+    screen = api.get(f"/api/v1/vms/{vm.pk}/screenshot.png")
+    assert screen.status_code == 200 and screen["Content-Type"] == "image/png"
+    assert screen.content.startswith(b"\x89PNG")
 
 
 def test_shutdown_falls_back_to_poweroff_on_a_guest_that_ignores_acpi(api, world):

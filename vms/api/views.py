@@ -1,3 +1,5 @@
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -12,6 +14,7 @@ from vms.api.serializers import InstanceTypeSerializer, OperatingSystemSerialize
 from vms.choices import ConsoleType
 from vms.models import InstanceType
 from vms.services import lifecycle
+from vms.services.screenshot import vm_screenshot_png
 
 
 class OperatingSystemViewSet(viewsets.ReadOnlyModelViewSet):
@@ -141,6 +144,14 @@ class VmViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.Read
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         return self._action(lifecycle.vm_resume)
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
+    def screenshot(self, request, pk=None):
+        """The guest's screen now (409 when the VM is not running or headless).
+        Routed as ``vms/<id>/screenshot.png`` (no trailing slash: it is a file)."""
+        vm = self.get_object()
+        return HttpResponse(vm_screenshot_png(vm=vm), content_type="image/png",
+                            headers={"Cache-Control": "no-store"})
 
     @extend_schema(request=RunOnceSerializer, responses={202: JobAcceptedSerializer})
     @action(detail=True, methods=["post"], url_path="run-once")

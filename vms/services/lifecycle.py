@@ -273,10 +273,10 @@ def _run_once_on(vm: Vm, host: Host, options: dict) -> None:
 # ---- stop, reboot, pause ----------------------------------------------------
 
 def vm_shutdown(*, vm: Vm, user) -> Job:
-    vm_claim(vm=vm, to=VmStatus.POWERING_DOWN, allowed=(VmStatus.UP,), action="shut down", user=user)
-    timeout = vm.cluster.shutdown_timeout_seconds
-    return _job(vm, user, "vm.shutdown", f"Shut down VM {vm.name}",
-                ["Ask the guest to shut down", "Wait for it to stop"], timeout)
+    return _claimed_job(vm, user, to=VmStatus.POWERING_DOWN, allowed=(VmStatus.UP,), action="shut down",
+                        kind="vm.shutdown", title=f"Shut down VM {vm.name}",
+                        steps=["Ask the guest to shut down", "Wait for it to stop"],
+                        args=(vm.cluster.shutdown_timeout_seconds,))
 
 
 def vm_shutdown_run(run: JobRun, timeout: int) -> None:
@@ -299,8 +299,8 @@ def vm_shutdown_run(run: JobRun, timeout: int) -> None:
 
 
 def vm_poweroff(*, vm: Vm, user) -> Job:
-    vm_claim(vm=vm, to=VmStatus.POWERING_DOWN, allowed=STOPPABLE, action="power off", user=user)
-    return _job(vm, user, "vm.poweroff", f"Power off VM {vm.name}", ["Power off"])
+    return _claimed_job(vm, user, to=VmStatus.POWERING_DOWN, allowed=STOPPABLE, action="power off",
+                        kind="vm.poweroff", title=f"Power off VM {vm.name}", steps=["Power off"])
 
 
 def vm_poweroff_run(run: JobRun) -> None:
@@ -337,8 +337,8 @@ def run_once_discard(*, vm: Vm) -> None:
 
 
 def vm_reboot(*, vm: Vm, user) -> Job:
-    vm_claim(vm=vm, to=VmStatus.REBOOT_IN_PROGRESS, allowed=(VmStatus.UP,), action="reboot", user=user)
-    return _job(vm, user, "vm.reboot", f"Reboot VM {vm.name}", ["Reboot"])
+    return _claimed_job(vm, user, to=VmStatus.REBOOT_IN_PROGRESS, allowed=(VmStatus.UP,), action="reboot",
+                        kind="vm.reboot", title=f"Reboot VM {vm.name}", steps=["Reboot"])
 
 
 def vm_reboot_run(run: JobRun) -> None:
@@ -375,10 +375,9 @@ def vm_resume_run(run: JobRun) -> None:
 # ---- delete -----------------------------------------------------------------
 
 def vm_delete(*, vm: Vm, user) -> Job:
-    vm_claim(vm=vm, to=VmStatus.IMAGE_LOCKED, allowed=(VmStatus.DOWN, VmStatus.UNKNOWN), action="be deleted",
-             user=user)
     steps = ["Remove the definition", *(f"Remove disk {disk.index + 1}" for disk in vm.disks.all())]
-    return _job(vm, user, "vm.delete", f"Delete VM {vm.name}", steps)
+    return _claimed_job(vm, user, to=VmStatus.IMAGE_LOCKED, allowed=(VmStatus.DOWN, VmStatus.UNKNOWN),
+                        action="be deleted", kind="vm.delete", title=f"Delete VM {vm.name}", steps=steps)
 
 
 def vm_delete_run(run: JobRun) -> None:
@@ -411,6 +410,19 @@ def _job(vm: Vm, user, kind: str, title: str, steps: list[str], *args) -> Job:
     from vms import tasks
 
     return job_create(title=title, task=tasks.BY_KIND[kind], steps=steps, target=vm, user=user, task_args=args)
+
+
+def _claimed_job(vm: Vm, user, *, to: str, allowed: tuple[str, ...], action: str, kind: str, title: str,
+                 steps: list[str], args: tuple = ()) -> Job:
+    """Claim the VM into ``to``, then create the job; if the job cannot be
+    created (another one is running), the VM goes back to where it was."""
+    before = vm.status
+    vm_claim(vm=vm, to=to, allowed=allowed, action=action, user=user)
+    try:
+        return _job(vm, user, kind, title, steps, *args)
+    except Exception:
+        vm_set_status(vm=vm, status=before, expected=to, record=False)
+        raise
 
 
 def _vm_of(run: JobRun) -> Vm:

@@ -74,7 +74,9 @@ class VmViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.Read
     ordering_fields = ["name", "status", "memory_mb", "created_at"]
 
     def get_queryset(self):
-        return selectors.vms_visible_to(self.request.user).prefetch_related("disks", "nics")
+        # The serializer writes related objects as ids: only the owner's name needs a join.
+        return (selectors.vms_visible_to(self.request.user).select_related(None).select_related("owner")
+                .prefetch_related("disks", "nics"))
 
     def job_accepted(self, job):
         body = JobAcceptedSerializer({"job": job}, context=self.get_serializer_context()).data

@@ -65,7 +65,9 @@ class Vm(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
-        indexes = [models.Index(fields=["status"]), models.Index(fields=["created_at"])]
+        # name, id: the lists' default order, so a page is read from the index, not sorted.
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["created_at"]),
+                   models.Index(fields=["name", "id"])]
         constraints = [
             models.UniqueConstraint(fields=["data_center", "name"], name="vm_name_unique_per_data_center"),
         ]

@@ -9,7 +9,7 @@ NAVIGATION = [
     ("Storage", "inventory:storagedomain-list"),
     ("Images", "inventory:image-list"),
     ("Networks", "inventory:network-list"),
-    ("VMs", None),
+    ("VMs", "vms:vm-list"),
     ("Templates", None),
     ("Jobs", "core:job-list"),
     ("Events", "core:event-list"),

@@ -12,6 +12,17 @@ ARTIFACTS = REPO / "test-artifacts"
 PASSWORD = "correct-horse-battery"
 
 
+def pytest_collection_modifyitems(items):
+    """Transactional tests empty the database after each test, and Django then
+    creates the content types again. With sequences reset they get the same
+    ids each time: the test worker and daphne, which live for the whole run
+    and cache those ids, keep writing events and jobs that point somewhere."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and "reset_sequences" not in marker.kwargs:
+            item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "reset_sequences": True}))
+
+
 def make_user(username: str, **extra):
     return get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
 

@@ -13,7 +13,7 @@ LABEL_CLASSES = {
 
 
 # The ChoiceSets whose labels live.js redraws when an update arrives.
-LIVE_CHOICE_SETS = ("JobStatus", "StepStatus", "HostStatus", "StorageDomainStatus", "NetworkStatus")
+LIVE_CHOICE_SETS = ("JobStatus", "StepStatus", "HostStatus", "StorageDomainStatus", "NetworkStatus", "VmStatus")
 
 
 def label_class(choices: type[ChoiceSet], value: str) -> str:

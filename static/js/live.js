@@ -21,7 +21,7 @@ const ACTIVE = new Set(["pending", "running"]);
 const LABELS = JSON.parse(document.getElementById("live-labels")?.textContent || "{}");
 const CHOICE_SETS = {
   job: "JobStatus", step: "StepStatus", host: "HostStatus",
-  storagedomain: "StorageDomainStatus", network: "NetworkStatus",
+  storagedomain: "StorageDomainStatus", network: "NetworkStatus", vm: "VmStatus",
 };
 const ALL_LABEL_COLOURS = [
   ...new Set(Object.values(LABELS).flatMap((set) => Object.values(set).map((choice) => choice.css)).filter(Boolean)),
@@ -166,11 +166,18 @@ function onHost(msg) {
 function onObjectStatus(msg) {
   const key = CSS.escape(`${msg.type}:${msg.id}`);
   for (const el of document.querySelectorAll(`[data-live-object="${key}"]`)) {
-    setLabel(el.querySelector(".pf-v6-c-label"), msg.type, msg.status);
+    const label = el.querySelector(".pf-v6-c-label");
+    if (!label || label.dataset.status === msg.status) continue;
+    setLabel(label, msg.type, msg.status);
+    const reason = el.querySelector("[data-live-reason]");
+    if (reason && msg.reason) reason.textContent = msg.reason;
+    else reason?.remove();
   }
+  // Parts whose content follows the status (a VM page's action buttons) are fetched again.
+  document.querySelectorAll(`[data-refresh-on-object="${key}"][id]`).forEach(reloadElement);
 }
 
-const HANDLERS = { job: onJob, host: onHost, storagedomain: onObjectStatus, network: onObjectStatus };
+const HANDLERS = { job: onJob, host: onHost, storagedomain: onObjectStatus, network: onObjectStatus, vm: onObjectStatus };
 
 // ---- the socket, reconnecting with backoff ----
 

@@ -80,7 +80,7 @@ def wait_for_log(log: Path, text: str, process: subprocess.Popen, timeout: float
 class Worker:
     """A real `celery worker` process; `include` adds test-only task modules."""
 
-    def __init__(self, name: str, log: Path, queue: str = "default", include: str = "tests.core.job_tasks,tests.support.worker_hooks"):
+    def __init__(self, name: str, log: Path, queue: str = "default", include: str = "tests.core.job_tasks"):
         self.name, self.log, self.queue, self.include = name, log, queue, include
         self.process: subprocess.Popen | None = None
 

@@ -1,0 +1,281 @@
+"""The VM pages' forms: one per wizard step, and Run Once.
+
+They only parse what the browser sends; every rule about a VM (names, sizes
+against the OS and the largest host, storage, MACs, the profile's console) is
+``vm_request_clean``'s, so the wizard and the API refuse the same things with
+the same words. Field names match the VmRequest's, which is how a refusal
+keyed by field lands under the right input."""
+
+from __future__ import annotations
+
+import functools
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils.choices import CallableChoiceIterator
+
+from inventory.choices import ImageContent, ImageStatus, NetworkStatus, StorageDomainStatus, StorageDomainType
+from inventory.models import Cluster, Host, Image, Network, StorageDomain
+from vms.choices import ConsoleType, DiskAllocation, DiskFormat, NicModel, Optimization, OsFamily
+from vms.models import InstanceType, OperatingSystem
+
+GIB = 1024**3
+BLANK_TEMPLATE = "blank"
+RUN_ONCE_BOOT_DEVICES = [
+    ("hd", "Hard disk"),
+    ("cdrom", "CD-ROM (an ISO image)"),
+    ("network", "Network (PXE)"),
+]
+
+
+def _gib(value: int | None) -> str:
+    return "?" if value is None else f"{value / GIB:.1f} GiB"
+
+
+def os_choices(operating_systems) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The OS select's options grouped by family (Linux, Windows, Other)."""
+    groups: dict[str, list[tuple[str, str]]] = {value: [] for value in OsFamily.values()}
+    for os_type in operating_systems:
+        label = os_type.name
+        if os_type.eol_date is not None:
+            label += " (end of life)"
+        groups.setdefault(os_type.family, []).append((os_type.short_id, label))
+    return [(OsFamily.label(family), options) for family, options in groups.items() if options]
+
+
+def os_search(queryset: QuerySet[OperatingSystem], query: str) -> QuerySet[OperatingSystem]:
+    """Every word must appear in the name or the short id: "deb 11" finds Debian 11."""
+    for word in query.split():
+        queryset = queryset.filter(name__icontains=word) | queryset.filter(short_id__icontains=word)
+    return queryset
+
+
+class BasicsForm(forms.Form):
+    """Step 1: what the VM is."""
+
+    name = forms.CharField(max_length=64, help_text="Unique in the cluster's data center.")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    cluster = forms.ModelChoiceField(queryset=Cluster.objects.none(), empty_label=None,
+                                     help_text="Its hosts run the VM; its data center holds the disks and networks.")
+    template = forms.ChoiceField(choices=[(BLANK_TEMPLATE, "Blank")], initial=BLANK_TEMPLATE,
+                                 help_text="Templates come later: the VM starts empty (or from a disk image in step 4).")
+    # A text field drawn as a select: the ~850 options are read only when the
+    # step is shown, not each time the step's answers are checked again.
+    os_type = forms.CharField(label="Operating system", max_length=64, widget=forms.Select(attrs={"size": 8}),
+                              help_text="Sets the defaults the guest needs: disk bus, NIC model, video, clock.")
+
+    def __init__(self, *args, clusters: QuerySet[Cluster], operating_systems: QuerySet[OperatingSystem], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cluster"].queryset = clusters
+        self.fields["cluster"].label_from_instance = lambda c: f"{c.name} ({c.data_center.name})"
+        self.fields["os_type"].widget.choices = CallableChoiceIterator(
+            functools.cache(lambda: os_choices(operating_systems)))
+
+    def clean_os_type(self):
+        short_id = self.cleaned_data["os_type"]
+        try:
+            return OperatingSystem.objects.get(short_id=short_id)
+        except OperatingSystem.DoesNotExist:
+            raise forms.ValidationError("Choose an operating system from the list.")
+
+
+class InstanceTypeSelect(forms.Select):
+    """Each preset carries its figures, so choosing one fills the fields (vm-wizard.js)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        preset = getattr(value, "instance", None)
+        if preset is not None:
+            option["attrs"].update({
+                "data-memory-mb": preset.memory_mb, "data-cpu-sockets": preset.cpu_sockets,
+                "data-cpu-cores": preset.cpu_cores, "data-cpu-threads": preset.cpu_threads,
+            })
+        return option
+
+
+class SizingForm(forms.Form):
+    """Step 2: an instance type, or custom figures."""
+
+    instance_type = forms.ModelChoiceField(
+        queryset=InstanceType.objects.all(), required=False, empty_label="Custom", widget=InstanceTypeSelect,
+        help_text="A preset fills the fields below; changing one of them afterwards makes the VM custom.",
+    )
+    memory_mb = forms.IntegerField(label="Memory (MiB)", min_value=1)
+    memory_guaranteed_mb = forms.IntegerField(
+        label="Guaranteed memory (MiB)", min_value=0, required=False,
+        help_text="Never taken back from the guest. Empty: the VM's memory divided by the cluster's overcommit "
+                  "(all of it for a high performance VM).",
+    )
+    cpu_sockets = forms.IntegerField(label="Sockets", min_value=1, initial=1)
+    cpu_cores = forms.IntegerField(label="Cores per socket", min_value=1, initial=1)
+    cpu_threads = forms.IntegerField(label="Threads per core", min_value=1, initial=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["instance_type"].label_from_instance = (
+            lambda t: f"{t.name}: {t.memory_mb} MiB, {t.vcpus} vCPU{'s' if t.vcpus != 1 else ''}"
+        )
+        for name in ("memory_mb", "memory_guaranteed_mb", "cpu_sockets", "cpu_cores", "cpu_threads"):
+            self.fields[name].widget.attrs.update({"data-sizing": name, "inputmode": "numeric"})
+        self.fields["instance_type"].widget.attrs["data-sizing"] = "instance_type"
+
+    def clean(self):
+        cleaned = super().clean()
+        preset = cleaned.get("instance_type")
+        figures = ("memory_mb", "cpu_sockets", "cpu_cores", "cpu_threads")
+        # A preset with figures that differ from it is "custom": say so now, as vm_request_clean will decide.
+        if preset is not None and any(cleaned.get(name) not in (None, getattr(preset, name)) for name in figures):
+            cleaned["instance_type"] = None
+        return cleaned
+
+
+class ProfileForm(forms.Form):
+    """Step 3: the optimization profile."""
+
+    optimization = forms.ChoiceField(choices=Optimization.choices(), initial=Optimization.SERVER,
+                                     widget=forms.RadioSelect)
+
+
+class DiskForm(forms.Form):
+    """One disk of step 4. The allocation decides the format: thin disks are
+    qcow2 (they grow as written), preallocated ones raw."""
+
+    size_gb = forms.IntegerField(label="Size (GiB)", min_value=1, required=False,
+                                 help_text="Empty with an image: the image's size.")
+    allocation = forms.ChoiceField(choices=[
+        (DiskAllocation.THIN, "Thin provisioned (qcow2)"), (DiskAllocation.PREALLOCATED, "Preallocated (raw)"),
+    ], initial=DiskAllocation.THIN)
+    storage_domain = forms.ModelChoiceField(queryset=StorageDomain.objects.none(), empty_label=None)
+    image = forms.ModelChoiceField(queryset=Image.objects.none(), required=False, empty_label="None: an empty disk",
+                                   label="Source image")
+
+    def __init__(self, *args, domains: QuerySet[StorageDomain], images: QuerySet[Image], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["storage_domain"].queryset = domains
+        self.fields["storage_domain"].label_from_instance = _domain_label
+        self.fields["image"].queryset = images
+        self.fields["image"].label_from_instance = lambda image: (
+            f"{image.name} ({image.format or '?'}, {_gib(image.virtual_size_bytes)})"
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("size_gb") is None and cleaned.get("image") is None and not self.has_error("size_gb"):
+            self.add_error("size_gb", "Give a size, or choose an image to copy.")
+        return cleaned
+
+    @property
+    def format(self) -> str:
+        return DiskFormat.RAW if self.cleaned_data["allocation"] == DiskAllocation.PREALLOCATED else DiskFormat.QCOW2
+
+
+def _domain_label(domain: StorageDomain) -> str:
+    if domain.status != StorageDomainStatus.ACTIVE:
+        return f"{domain.name} ({StorageDomainStatus.label(domain.status).lower()}: attach it first)"
+    if domain.available_bytes is None:
+        return f"{domain.name} (free space not measured yet)"
+    return f"{domain.name} ({_gib(domain.available_bytes)} free of {_gib(domain.capacity_bytes)})"
+
+
+class NicForm(forms.Form):
+    network = forms.ModelChoiceField(queryset=Network.objects.none(), empty_label=None)
+    model = forms.ChoiceField(choices=(), required=False, label="Model")
+    mac = forms.CharField(label="MAC address", required=False, max_length=32,
+                          widget=forms.TextInput(attrs={"placeholder": "automatic from the pool",
+                                                        "autocomplete": "off", "spellcheck": "false"}))
+
+    def __init__(self, *args, networks: QuerySet[Network], os_type: OperatingSystem | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["network"].queryset = networks
+        self.fields["network"].label_from_instance = lambda network: (
+            network.name if network.status == NetworkStatus.ACTIVE
+            else f"{network.name} ({NetworkStatus.label(network.status).lower()})"
+        )
+        default = NicModel.label(os_type.nic_model) if os_type else "VirtIO"
+        self.fields["model"].choices = [("", f"The OS's default ({default})"), *NicModel.choices()]
+
+
+class BaseStepFormSet(forms.BaseFormSet):
+    """Rows of step 4: every row is checked, even one left as it was added."""
+
+    def __init__(self, *args, form_kwargs=None, **kwargs):
+        super().__init__(*args, form_kwargs=form_kwargs, **kwargs)
+        for form in self.forms:
+            form.empty_permitted = False
+            form.use_required_attribute = False
+
+
+DiskFormSet = forms.formset_factory(DiskForm, formset=BaseStepFormSet, extra=0, max_num=8, validate_max=True)
+NicFormSet = forms.formset_factory(NicForm, formset=BaseStepFormSet, extra=0, max_num=8, validate_max=True)
+
+
+class FinishForm(forms.Form):
+    """Step 5: the console, an optional host pin, and whether to start."""
+
+    console = forms.ChoiceField(choices=ConsoleType.choices(), widget=forms.RadioSelect)
+    host = forms.ModelChoiceField(queryset=Host.objects.none(), required=False, label="Run on",
+                                  empty_label="Any host: the scheduler chooses",
+                                  help_text="Pinning keeps the VM on that host only.")
+    start = forms.BooleanField(required=False, initial=True, label="Start the VM once it is created")
+
+    def __init__(self, *args, hosts: QuerySet[Host], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["host"].queryset = hosts
+
+
+class RunOnceForm(forms.Form):
+    """Start once with options that are never saved into the VM."""
+
+    boot_device = forms.ChoiceField(choices=RUN_ONCE_BOOT_DEVICES, initial="hd", widget=forms.RadioSelect,
+                                    label="Boot from")
+    iso = forms.ModelChoiceField(queryset=Image.objects.none(), required=False, label="ISO image",
+                                 empty_label="None", help_text="In a CD-ROM drive; booted first when booting from CD.")
+    kernel = forms.CharField(required=False, max_length=1024, label="Kernel path",
+                             help_text="On the host, absolute; boots it directly instead of the disk's loader.")
+    initrd = forms.CharField(required=False, max_length=1024, label="Initrd path")
+    cmdline = forms.CharField(required=False, max_length=2048, label="Kernel command line")
+    boot_menu = forms.BooleanField(required=False, label="Show the boot menu")
+    start_paused = forms.BooleanField(required=False, label="Start paused")
+    stateless = forms.BooleanField(required=False, label="Run stateless",
+                                   help_text="Writes go to overlays that are thrown away when the VM stops.")
+    host = forms.ModelChoiceField(queryset=Host.objects.none(), required=False, label="Run on",
+                                  empty_label="Any host: the scheduler chooses")
+    console = forms.ChoiceField(required=False, choices=(), label="Console")
+
+    def __init__(self, *args, vm, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["iso"].queryset = Image.objects.filter(
+            content=ImageContent.ISO, status=ImageStatus.OK, storage_domain__data_center_id=vm.data_center_id,
+        ).select_related("storage_domain").order_by("name", "pk")
+        self.fields["iso"].label_from_instance = lambda image: f"{image.name} ({image.storage_domain.name})"
+        self.fields["host"].queryset = Host.objects.filter(cluster_id=vm.cluster_id).order_by("name")
+        self.fields["console"].choices = [
+            ("", f"As the VM's ({ConsoleType.label(vm.console)})"),
+            (ConsoleType.VNC, "VNC"), (ConsoleType.SPICE, "SPICE"),
+        ]
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        iso = data.get("iso")
+        return {
+            "boot_device": data["boot_device"], "iso": iso.pk if iso else None, "kernel": data["kernel"],
+            "initrd": data["initrd"], "cmdline": data["cmdline"], "boot_menu": data["boot_menu"],
+            "console": data["console"] or None, "stateless": data["stateless"], "start_paused": data["start_paused"],
+            "host": data.get("host"),
+        }
+
+
+def data_domains_of(cluster: Cluster) -> QuerySet[StorageDomain]:
+    return StorageDomain.objects.filter(
+        data_center_id=cluster.data_center_id, domain_type=StorageDomainType.DATA,
+    ).order_by("name", "pk")
+
+
+def disk_images_of(cluster: Cluster) -> QuerySet[Image]:
+    return Image.objects.filter(
+        storage_domain__data_center_id=cluster.data_center_id, content=ImageContent.DISK, status=ImageStatus.OK,
+    ).order_by("name", "pk")
+
+
+def vm_networks_of(cluster: Cluster) -> QuerySet[Network]:
+    return Network.objects.filter(data_center_id=cluster.data_center_id, vm_network=True).order_by("name", "pk")

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from vms.views import pages, wizard
+
+app_name = "vms"
+urlpatterns = [
+    path("", pages.vm_list, name="vm-list"),
+    path("new/", wizard.vm_wizard, name="vm-create"),
+    path("new/summary/", wizard.vm_wizard_summary, name="wizard-summary"),
+    path("new/os-types/", wizard.vm_wizard_os_options, name="wizard-os-options"),
+    path("<int:pk>/", pages.vm_detail, name="vm-detail"),
+    path("<int:pk>/screen/", pages.vm_screen, name="vm-screen"),
+    path("<int:pk>/screenshot.png", pages.vm_screenshot, name="vm-screenshot"),
+    path("<int:pk>/run-once/", pages.vm_run_once, name="vm-run-once"),
+    path("<int:pk>/delete/", pages.vm_delete, name="vm-delete"),
+    path("<int:pk>/<str:action>/", pages.vm_action, name="vm-action"),
+]

@@ -1,0 +1,308 @@
+"""The VM list, the VM page and its actions.
+
+Pages only read the database (never libvirt, except the screenshot, which
+asks the service for one small PNG); every action is a POST that calls one
+lifecycle service and answers with a redirect: to the VM page, where the
+job's bar moves by itself, or to the job when the VM is going away. A
+refusal (409, bad input, no permission) becomes a message on the VM page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import F
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import escape
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from core.errors import PortalError
+from core.models import JobStatus
+from core.permissions import has_permission, is_system_admin
+from core.selectors import events_visible_to, jobs_visible_to
+from inventory.models import Cluster, Host
+from inventory.views import _search_and_sort
+from vms import selectors
+from vms.choices import ConsoleType, OsFamily, VmStatus
+from vms.forms import RunOnceForm
+from vms.models import OperatingSystem, Vm
+from vms.services import lifecycle
+from vms.services.screenshot import vm_screenshot_png
+from vms.views.wizard import clusters_for_new_vms
+
+PAGE_SIZE = 50
+THUMBNAIL_WIDTH = 320
+SCREEN_REFRESH_SECONDS = 5
+# The statuses in which the guest has a screen to show (the thumbnail polls).
+SHOWS_A_SCREEN = (VmStatus.UP, VmStatus.PAUSED, VmStatus.POWERING_UP, VmStatus.POWERING_DOWN,
+                  VmStatus.REBOOT_IN_PROGRESS)
+VM_SORTS = {
+    "name": "name", "status": "status", "cluster": "cluster__name", "host": "host__name", "owner": "owner__username",
+    "os": "os_type__name", "memory": "memory_mb", "vcpus": "vcpu_total", "created": "created_at",
+}
+# Names only, as the API's ?q=: host, OS and owner have their own filters.
+VM_SEARCH = ("name",)
+
+
+# ---- who may do what --------------------------------------------------------
+
+def may(user, action: str, vm: Vm) -> bool:
+    """As the API decides: the owner may do anything to their VM; others need the action granted."""
+    return vm.owner_id == user.pk or has_permission(user, action, vm)
+
+
+def _visible_vm(request, pk: int) -> Vm:
+    return get_object_or_404(selectors.vms_visible_to(request.user), pk=pk)
+
+
+# ---- the list ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ListFilter:
+    param: str
+    label: str
+    options: list[tuple[str, str]]  # (value, label)
+
+    def current(self, request) -> str:
+        return request.GET.get(self.param, "")
+
+
+def _filter_options(visible, sees_all: bool, model, value_field: str, label_field: str) -> list[tuple[str, str]]:
+    """Options from the small table itself for whoever sees every VM (a DISTINCT
+    over all VMs would scan them all); else the values the user's own VMs have."""
+    if sees_all:
+        rows = model.objects.all()
+        if model is OperatingSystem:  # hundreds in the catalogue: offer those in use
+            rows = rows.filter(pk__in=visible.values(value_field))
+        rows = rows.order_by(label_field).values_list("pk", label_field)
+    else:
+        related = value_field.removesuffix("_id")
+        rows = (visible.exclude(**{f"{value_field}__isnull": True}).order_by(f"{related}__{label_field}")
+                .values_list(value_field, f"{related}__{label_field}").distinct())
+    return [(str(value), text) for value, text in rows]
+
+
+@login_required
+def vm_list(request):
+    visible = selectors.vms_visible_to(request.user)
+    sees_all = is_system_admin(request.user)
+    filters = [
+        ListFilter("cluster", "Cluster", _filter_options(visible, sees_all, Cluster, "cluster_id", "name")),
+        ListFilter("host", "Host", _filter_options(visible, sees_all, Host, "host_id", "name")),
+        ListFilter("status", "Status", VmStatus.choices()),
+        ListFilter("owner", "Owner", _filter_options(visible, sees_all, get_user_model(), "owner_id", "username")),
+        ListFilter("os", "OS", _filter_options(visible, sees_all, OperatingSystem, "os_type_id", "name")),
+    ]
+    vms = visible
+    for name, lookup in (("cluster", "cluster_id"), ("host", "host_id"), ("owner", "owner_id")):
+        value = request.GET.get(name, "")
+        if value.isdigit() and len(value) < 19:
+            vms = vms.filter(**{lookup: int(value)})
+    if (status := request.GET.get("status", "")) in VmStatus.values():
+        vms = vms.filter(status=status)
+    if os_type := request.GET.get("os", ""):
+        vms = vms.filter(os_type_id=os_type)
+    vms = vms.annotate(vcpu_total=F("cpu_sockets") * F("cpu_cores") * F("cpu_threads"))
+    vms, sorting = _search_and_sort(request, vms, search=VM_SEARCH, sorts=VM_SORTS)
+    page = Paginator(vms, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "vms/vm_list.html", {
+        "page": page, "vms": page.object_list, "filters": [(f, f.current(request)) for f in filters],
+        "filtered": any(request.GET.get(f.param) for f in filters) or bool(request.GET.get("q")),
+        "page_query": query.urlencode(), "may_create": clusters_for_new_vms(request.user).exists(), **sorting,
+    })
+
+
+# ---- the VM page ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    label: str
+    service: Callable
+    allowed: tuple[str, ...]  # statuses in which the button shows (the service is the judge)
+    permission: str = "operate"
+    style: str = "secondary"
+    done: str = "vm"  # where to go after: the VM page, or the job ("job")
+
+
+ACTIONS = {action.name: action for action in (
+    Action("start", "Start", lifecycle.vm_start, (VmStatus.DOWN,), style="primary"),
+    Action("shutdown", "Shut down", lifecycle.vm_shutdown, (VmStatus.UP,)),
+    Action("reboot", "Reboot", lifecycle.vm_reboot, (VmStatus.UP,)),
+    Action("suspend", "Suspend", lifecycle.vm_suspend, (VmStatus.UP,)),
+    Action("resume", "Resume", lifecycle.vm_resume, (VmStatus.PAUSED,), style="primary"),
+    Action("poweroff", "Power off", lifecycle.vm_poweroff, lifecycle.STOPPABLE, style="danger"),
+    Action("delete", "Delete", lifecycle.vm_delete, (VmStatus.DOWN, VmStatus.UNKNOWN), permission="delete",
+           style="danger", done="job"),
+)}
+
+
+def _content_type():
+    return ContentType.objects.get_for_model(Vm)
+
+
+def _placement_rows(vm: Vm) -> list[dict]:
+    placement = vm.placement or {}
+    chosen = placement.get("host")
+    rows = []
+    for reason in placement.get("reasons", []):
+        rows.append({**reason, "chosen": reason.get("host") == chosen and reason.get("passed")})
+    return rows
+
+
+@login_required
+def vm_detail(request, pk: int):
+    vm = _visible_vm(request, pk)
+    content_type = _content_type()
+    operate = may(request.user, "operate", vm)
+    actions = [action for action in ACTIONS.values()
+               if vm.status in action.allowed and may(request.user, action.permission, vm)]
+    return render(request, "vms/vm_detail.html", {
+        "vm": vm,
+        "disks": vm.disks.select_related("storage_domain", "image"),
+        "nics": vm.nics.select_related("network"),
+        "events": events_visible_to(request.user).filter(target_type=content_type, target_id=str(vm.pk))[:20],
+        "active_job": jobs_visible_to(request.user).filter(
+            target_type=content_type, target_id=str(vm.pk), status__in=JobStatus.ACTIVE).order_by("-pk").first(),
+        "actions": [a for a in actions if a.name != "delete"],
+        "may_delete": any(a.name == "delete" for a in actions),
+        "may_run_once": operate and vm.status == VmStatus.DOWN,
+        "placement_rows": _placement_rows(vm),
+        "shows_screen": _shows_screen(vm),
+        "may_see_screen": _may_see_screen(request.user, vm),
+        "screen_refresh": SCREEN_REFRESH_SECONDS,
+        "windows": vm.os_type.family == OsFamily.WINDOWS,
+    })
+
+
+def _shows_screen(vm: Vm) -> bool:
+    return vm.status in SHOWS_A_SCREEN and vm.host_id is not None and (
+        vm.console != ConsoleType.NONE or bool(vm.run_once))
+
+
+def _may_see_screen(user, vm: Vm) -> bool:
+    return may(user, "operate", vm) or has_permission(user, "console", vm)
+
+
+@login_required
+@require_GET
+def vm_screen(request, pk: int):
+    """The thumbnail's card body, polled by htmx while the VM shows a screen;
+    answers 286 (htmx: stop polling) with the last word once it does not."""
+    vm = _visible_vm(request, pk)
+    context = {"vm": vm, "shows_screen": _shows_screen(vm), "may_see_screen": _may_see_screen(request.user, vm),
+               "screen_refresh": SCREEN_REFRESH_SECONDS}
+    response = render(request, "vms/includes/vm_screen.html", context)
+    if not (context["shows_screen"] and context["may_see_screen"]):
+        return HttpResponseStopPolling(response.content)
+    return response
+
+
+PLACEHOLDER_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="200" viewBox="0 0 320 200">'
+    '<rect width="320" height="200" fill="#1f1f1f"/>'
+    '<text x="160" y="105" fill="#c7c7c7" font-family="sans-serif" font-size="14" text-anchor="middle">{}</text>'
+    "</svg>"
+)
+
+
+@login_required
+@require_GET
+def vm_screenshot(request, pk: int):
+    """The guest's screen as a PNG about 320 pixels wide; a dark placeholder
+    saying why (409 not running, 503 host unreachable) when there is none."""
+    vm = _visible_vm(request, pk)
+    if not _may_see_screen(request.user, vm):
+        raise Http404
+    try:
+        png = vm_screenshot_png(vm=vm, max_width=THUMBNAIL_WIDTH)
+    except PortalError as error:
+        text = "No screen: the VM is not running" if error.status_code == 409 else "The screen cannot be read now"
+        response = HttpResponse(PLACEHOLDER_SVG.format(escape(text)), content_type="image/svg+xml",
+                                status=error.status_code)
+        response["X-Reason"] = error.detail.replace("\n", " ")[:300]
+    else:
+        response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _refused(request, error: PortalError | ValidationError) -> None:
+    """A refusal as the message the VM page shows: the service's own words."""
+    messages.error(request, error.detail if isinstance(error, PortalError) else " ".join(error.messages))
+
+
+@login_required
+@require_POST
+def vm_action(request, pk: int, action: str):
+    """One button of the VM page: start the job, or say why not."""
+    if action not in ACTIONS:
+        raise Http404
+    spec = ACTIONS[action]
+    vm = _visible_vm(request, pk)
+    if not may(request.user, spec.permission, vm):
+        messages.error(request, f"You may not {spec.label.lower()} VM {vm.name}.")
+        return redirect("vms:vm-detail", vm.pk)
+    try:
+        job = spec.service(vm=vm, user=request.user)
+    except (PortalError, ValidationError) as error:
+        _refused(request, error)
+        return redirect("vms:vm-detail", vm.pk)
+    if spec.done == "job":
+        messages.info(request, f"{job.title}: the job removes its definition and disks, then the VM.")
+        return redirect("core:job-detail", job.pk)
+    messages.info(request, f"{job.title}: job #{job.pk} started; its progress shows below and in the jobs tray.")
+    return redirect("vms:vm-detail", vm.pk)
+
+
+@login_required
+def vm_delete(request, pk: int):
+    """Asks first; the POST (same URL as the action's) deletes."""
+    if request.method == "POST":
+        return vm_action(request, pk, "delete")
+    vm = _visible_vm(request, pk)
+    return render(request, "vms/vm_delete.html", {
+        "vm": vm, "disks": vm.disks.select_related("storage_domain"),
+        "deletable": vm.status in ACTIONS["delete"].allowed, "may_delete": may(request.user, "delete", vm),
+    })
+
+
+@login_required
+def vm_run_once(request, pk: int):
+    vm = _visible_vm(request, pk)
+    form = RunOnceForm(request.POST or None, vm=vm)
+    if request.method == "POST":
+        if not may(request.user, "operate", vm):
+            messages.error(request, f"You may not start VM {vm.name}.")
+            return redirect("vms:vm-detail", vm.pk)
+        if form.is_valid():
+            try:
+                job = lifecycle.vm_run_once(vm=vm, user=request.user, **form.service_arguments())
+            except ValidationError as error:
+                _form_errors(form, error)
+            except PortalError as error:
+                form.add_error(None, error.detail)
+            else:
+                messages.info(request, f"{job.title}: job #{job.pk} started; these options last until it stops.")
+                return redirect("vms:vm-detail", vm.pk)
+    return render(request, "vms/vm_run_once.html", {"vm": vm, "form": form,
+                                                    "may_start": vm.status == VmStatus.DOWN})
+
+
+def _form_errors(form, error: ValidationError) -> None:
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, field_messages in error.message_dict.items():
+        for message in field_messages:
+            form.add_error(field if field in form.fields else None, message)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from vms.views import pages, wizard
+from vms.views import instance_types, pages, wizard
 
 app_name = "vms"
 urlpatterns = [
@@ -8,6 +8,11 @@ urlpatterns = [
     path("new/", wizard.vm_wizard, name="vm-create"),
     path("new/summary/", wizard.vm_wizard_summary, name="wizard-summary"),
     path("new/os-types/", wizard.vm_wizard_os_options, name="wizard-os-options"),
+    path("instance-types/", instance_types.instancetype_list, name="instancetype-list"),
+    path("instance-types/new/", instance_types.instancetype_create, name="instancetype-create"),
+    # The edit page is the preset's page: object_form.html links back to "<prefix>-detail".
+    path("instance-types/<int:pk>/", instance_types.instancetype_edit, name="instancetype-detail"),
+    path("instance-types/<int:pk>/remove/", instance_types.instancetype_remove, name="instancetype-remove"),
     path("<int:pk>/", pages.vm_detail, name="vm-detail"),
     path("<int:pk>/screen/", pages.vm_screen, name="vm-screen"),
     path("<int:pk>/screenshot.png", pages.vm_screenshot, name="vm-screenshot"),

@@ -62,8 +62,10 @@ def world(libvirtd, worker, admin, api, guest_image, tmp_path):
     path = tmp_path / "data"
     path.mkdir()
     path.chmod(0o755)
-    domain = StorageDomain.objects.create(name=f"data-{os.getpid()}", data_center=data_center, path=str(path),
-                                          domain_type=StorageDomainType.DATA)
+    # An id of its own: the pool is named after it, and a portal running on this
+    # machine (make run) has pools of its own on the same libvirtd.
+    domain = StorageDomain.objects.create(pk=800000 + os.getpid() % 100000, name=f"data-{os.getpid()}",
+                                          data_center=data_center, path=str(path), domain_type=StorageDomainType.DATA)
     job = wait_for_status(storage_domain_attach(domain=domain, user=admin), JobStatus.ENDED, timeout=90)
     assert job.status == JobStatus.SUCCEEDED, job.error
     domain.refresh_from_db()

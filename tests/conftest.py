@@ -1,5 +1,8 @@
+import threading
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connections
 from rest_framework.test import APIClient
 
 from core.accounts import superuser_role
@@ -71,6 +74,28 @@ def worker(django_db_setup, django_db_blocker, redis_url):
     worker = Worker("tests-shared", ARTIFACTS / "logs" / "worker.log").start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def watcher():
+    """The host watcher (`manage.py watch_hosts`) running in a thread of the test."""
+    from inventory.watcher import HostWatcher
+
+    running = threading.Event()
+    running.set()
+    watcher = HostWatcher(sweep_seconds=0.5)
+
+    def run():
+        try:
+            watcher.run(keep_going=running.is_set)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    yield watcher
+    running.clear()
+    thread.join(5)
 
 
 @pytest.fixture(scope="session")

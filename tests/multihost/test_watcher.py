@@ -2,16 +2,13 @@
 callback, without waiting for the periodic check, and brings the host back
 up when the daemon returns."""
 
-import threading
 import time
 
 import pytest
-from django.db import connections
 
 from core.models import Event
 from inventory.choices import HostStatus
 from inventory.models import Host
-from inventory.watcher import HostWatcher
 from tests.inventory.factories import HostFactory
 
 pytestmark = [pytest.mark.multihost, pytest.mark.django_db(transaction=True)]
@@ -24,25 +21,6 @@ def wait_for(host_id: int, status: str, timeout: float) -> float:
             return time.monotonic() - started
         time.sleep(0.1)
     raise AssertionError(f"host still {Host.objects.get(pk=host_id).status} after {timeout}s")
-
-
-@pytest.fixture
-def watcher():
-    running = threading.Event()
-    running.set()
-    watcher = HostWatcher(sweep_seconds=0.5)
-
-    def run():
-        try:
-            watcher.run(keep_going=running.is_set)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    yield watcher
-    running.clear()
-    thread.join(5)
 
 
 def test_it_marks_a_host_non_responsive_when_its_connection_closes(testhost, watcher):

@@ -9,6 +9,7 @@ from core.errors import Conflict
 from core.models import Event, Job
 from hypervisor.storage import PoolSpec
 from inventory.choices import HostStatus
+from inventory.services.network import network_libvirt_name, network_spec
 from inventory.services.storage import storage_pool_name
 from tests.inventory.factories import simulated_host_uri
 from tests.vms.factories import vm_world
@@ -34,12 +35,14 @@ def world(tmp_path):
     domain.path = str(tmp_path / "data")
     domain.save()
     hypervisor.ensure_dir_pool(host.uri, PoolSpec(name=storage_pool_name(domain), path=domain.path))
+    hypervisor.ensure_bridge_network(host.uri, network_spec(world["network"]))
     yield world
     for summary in hypervisor.list_domains(host.uri):
         if summary.state != "shutoff":
             hypervisor.destroy_domain(host.uri, summary.uuid)
         hypervisor.undefine_domain(host.uri, summary.uuid)
     hypervisor.remove_pool(host.uri, storage_pool_name(domain))
+    hypervisor.remove_network(host.uri, network_libvirt_name(world["network"]))
 
 
 def run(job: Job) -> Job:

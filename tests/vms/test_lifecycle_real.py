@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from django.db import connections
 
 from core.models import Event, Job, JobStatus
 from inventory.choices import StorageDomainStatus, StorageDomainType
 from inventory.models import Host, StorageDomain
 from inventory.services import host_refresh, storage_domain_attach
 from inventory.services.storage import storage_pool_name
-from inventory.watcher import HostWatcher
 from tests.hypervisor.test_qemu_img import tiny_iso
 from tests.inventory.factories import ClusterFactory, DataCenterFactory, HostFactory
 from tests.inventory.test_images import upload
@@ -161,25 +158,6 @@ def test_run_once_from_an_iso_leaves_the_definition_unchanged(api, world):
     assert virsh(world["uri"], "dumpxml", "--inactive", str(vm.uuid)) == before
     assert not Path(overlay).exists()
     assert Vm.objects.get(pk=vm.pk).run_once == {}
-
-
-@pytest.fixture
-def watcher():
-    running = threading.Event()
-    running.set()
-    watcher = HostWatcher(sweep_seconds=0.5)
-
-    def run():
-        try:
-            watcher.run(keep_going=running.is_set)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    yield watcher
-    running.clear()
-    thread.join(5)
 
 
 def test_a_state_change_made_with_virsh_shows_in_the_api_within_a_second(api, world, watcher):

@@ -6,21 +6,14 @@ from __future__ import annotations
 
 from hypervisor.specs import CpuTopology, DomainSpec, NumaCell
 from inventory.models import Host
+from inventory.services.network import network_libvirt_name
 from vms.models import Vm
-from vms.policy import BootOverride, HostTraits, OsProfile, PlannedDisk, PlannedNic, VmPlan, domain_spec_for
+from vms.policy import BootOverride, HostTraits, PlannedDisk, PlannedNic, VmPlan, domain_spec_for
+from vms.services.catalog import os_profile_of
 
 # Kept on the domain (libvirt metadata), so a domain found on a host can be
 # traced back to its row.
 METADATA_VM_ID = "vm-id"
-
-
-def os_profile(vm: Vm) -> OsProfile:
-    os_type = vm.os_type
-    return OsProfile(
-        short_id=os_type.short_id, family=os_type.family, virtio=os_type.virtio, disk_bus=os_type.disk_bus,
-        nic_model=os_type.nic_model, video_model=os_type.video_model, clock_offset=os_type.clock_offset,
-        hyperv=os_type.hyperv, guest_agent=os_type.guest_agent,
-    )
 
 
 def host_traits(host: Host) -> HostTraits:
@@ -45,7 +38,9 @@ def vm_plan(vm: Vm, *, disk_paths: dict[int, str] | None = None) -> VmPlan:
         for disk in vm.disks.all()
     )
     nics = tuple(
-        PlannedNic(mac=nic.mac, bridge=nic.network.bridge, model=nic.model or None)
+        # Through the libvirt network the attach job made on every host: it knows
+        # whether the bridge is a Linux one or Open vSwitch with a VLAN tag.
+        PlannedNic(mac=nic.mac, network=network_libvirt_name(nic.network), model=nic.model or None)
         for nic in vm.nics.select_related("network")
     )
     return VmPlan(
@@ -54,7 +49,7 @@ def vm_plan(vm: Vm, *, disk_paths: dict[int, str] | None = None) -> VmPlan:
         memory_mb=vm.memory_mb,
         topology=CpuTopology(sockets=vm.cpu_sockets, cores=vm.cpu_cores, threads=vm.cpu_threads),
         optimization=vm.optimization,
-        os=os_profile(vm),
+        os=os_profile_of(vm.os_type),
         disks=disks,
         nics=nics,
         console=vm.console,

@@ -2,7 +2,12 @@
 
 A storage domain of the portal is realised on every host as a libvirt storage
 pool of the same name over the same directory. This module makes such a pool
-exist (idempotently), reads its figures and removes it again.
+exist (idempotently), reads its figures and removes it again. Two pool types:
+
+- ``dir``: a directory of the host (local, or a file system mounted there).
+- ``netfs``: an NFS export that libvirt mounts on the directory when the pool
+  starts and unmounts when it stops (``mount -t nfs server:/export dir``, so
+  the host needs an NFS client: nfs-common and the kernel's nfs module).
 
 Removing a pool only forgets it (destroy + undefine): it never deletes the
 directory or anything in it. Those are the user's disks and ISOs.
@@ -21,7 +26,9 @@ Volume and pool XML is built and read here with lxml, never with string formatti
 
 from __future__ import annotations
 
+import ipaddress
 import posixpath
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +40,10 @@ from hypervisor.connection import get_connection
 from hypervisor.errors import Conflict, HypervisorError, InvalidSpec, InvalidXML, NotFound, libvirt_errors
 from hypervisor.specs import _one_of, _positive_int, _xml_text
 
-POOL_TYPES = frozenset({"dir"})
+POOL_TYPES = frozenset({"dir", "netfs"})
+# A host name (RFC 1123 labels), an IPv4 address or an IPv6 address: what
+# mount.nfs accepts before the ':' (IPv6 in brackets there; libvirt adds them).
+_NFS_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 VOLUME_FORMATS = frozenset({"qcow2", "raw"})
 SECTOR = 512  # disks are addressed in sectors: capacities are whole sectors
 MAX_VOLUME_NAME_BYTES = 255  # a file name, on every Linux file system
@@ -52,11 +62,14 @@ _SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_b
 
 @dataclass(frozen=True)
 class PoolSpec:
-    """A storage pool as the portal wants it: a name over a directory."""
+    """A storage pool as the portal wants it: a name over a directory; for a
+    ``netfs`` pool, the NFS export ``source_host:source_dir`` mounted there."""
 
     name: str
     path: str
     type: str = "dir"
+    source_host: str = ""
+    source_dir: str = ""
 
     def __post_init__(self) -> None:
         _xml_text("Pool name", self.name, single_line=True)
@@ -71,6 +84,37 @@ class PoolSpec:
         # libvirt drops trailing and doubled slashes too; comparing paths needs
         # the same spelling on both sides.
         object.__setattr__(self, "path", _normal_path(self.path))
+        if self.type == "netfs":
+            nfs_host_check(self.source_host)
+            _xml_text("NFS export", self.source_dir, single_line=True)
+            if not self.source_dir.startswith("/"):
+                raise InvalidSpec(f"The NFS export must be an absolute path on the server, not {self.source_dir!r}.")
+            object.__setattr__(self, "source_dir", _normal_path(self.source_dir))
+        elif self.source_host or self.source_dir:
+            raise InvalidSpec(f"A {self.type} pool has no NFS server or export.")
+
+    @property
+    def source(self) -> str:
+        """``server:/export`` for a netfs pool, "" otherwise."""
+        if self.type != "netfs":
+            return ""
+        host = f"[{self.source_host}]" if ":" in self.source_host else self.source_host
+        return f"{host}:{self.source_dir}"
+
+
+def nfs_host_check(host: str) -> str:
+    """An NFS server as a host name or an IPv4/IPv6 address; InvalidSpec otherwise."""
+    _xml_text("NFS server", host, single_line=True)
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    if len(host) > 253 or not _NFS_HOST.match(host):
+        raise InvalidSpec(
+            f"The NFS server {host!r} is neither a host name (letters, digits, '-' and '.') nor an IP address."
+        )
+    return host
 
 
 @dataclass(frozen=True)
@@ -96,6 +140,11 @@ class VolumeInfo:
 def build_pool_xml(spec: PoolSpec) -> str:
     root = etree.Element("pool", type=spec.type)
     etree.SubElement(root, "name").text = spec.name
+    if spec.type == "netfs":
+        source = etree.SubElement(root, "source")
+        etree.SubElement(source, "host", name=spec.source_host)
+        etree.SubElement(source, "dir", path=spec.source_dir)
+        etree.SubElement(source, "format", type="nfs")
     target = etree.SubElement(root, "target")
     etree.SubElement(target, "path").text = spec.path
     return etree.tostring(root, encoding="unicode", pretty_print=True)
@@ -108,16 +157,21 @@ def parse_pool_xml(xml: str) -> PoolSpec:
         raise InvalidXML("The pool XML has no <name>.")
     if not path:
         raise InvalidXML("The pool XML has no <target><path>.")
-    return PoolSpec(name=name, path=path, type=pool_type)
+    host, directory, fmt = _pool_source(xml)
+    if pool_type == "netfs" and fmt not in ("", "auto", "nfs"):
+        raise InvalidXML(f"The netfs pool {name!r} is of format {fmt}; only NFS pools are ours.")
+    return PoolSpec(name=name, path=path, type=pool_type, source_host=host, source_dir=directory)
 
 
 def ensure_dir_pool(uri: str, spec: PoolSpec) -> PoolInfo:
     """Make the pool exist, persistent, started and autostarted; return its figures.
 
-    Idempotent: a pool that is already there with the same directory is left
-    as it is (started if it was not). A pool of that name over another
-    directory, or another pool over this directory, is a Conflict: we never
-    take over or change what someone else set up.
+    Idempotent: a pool that is already there with the same directory (and, for
+    netfs, the same export) is left as it is (started if it was not). A pool of
+    that name over another directory or export, or another pool over this
+    directory, is a Conflict: we never take over or change what someone else
+    set up. A netfs pool that cannot be mounted stays defined, not running,
+    and the error says which export could not be mounted where, and why.
     """
     conn = get_connection(uri)
     pool = _lookup_or_none(conn, uri, spec.name)
@@ -134,12 +188,16 @@ def ensure_dir_pool(uri: str, spec: PoolSpec) -> PoolInfo:
             pool = conn.storagePoolDefineXML(pool.XMLDesc(0), 0)
         if not pool.isActive():
             # For a dir pool, build creates the directory when it is missing and
-            # leaves an existing one (and its contents) alone.
+            # leaves an existing one (and its contents) alone; for netfs, the
+            # mount point. Starting a netfs pool mounts the export.
             pool.build(0)
-            _start(uri, pool)
+            _start(uri, pool, spec)
         if not pool.autostart():
             pool.setAutostart(1)
     return _refreshed_info(uri, pool)
+
+
+ensure_pool = ensure_dir_pool  # any PoolSpec type, despite the historical name
 
 
 def pool_info(uri: str, name: str) -> PoolInfo:
@@ -492,6 +550,22 @@ def _pool_identity(xml: str) -> tuple[str, str, str]:
     return root.get("type", ""), root.findtext("name") or "", root.findtext("target/path") or ""
 
 
+def _pool_source(xml: str) -> tuple[str, str, str]:
+    """(host, dir, format) of a pool's <source>, "" for what it lacks."""
+    try:
+        root = etree.fromstring(xml.encode(), _SAFE_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise InvalidXML(f"The pool XML is not well-formed: {exc}") from None
+    host = root.find("source/host")
+    directory = root.find("source/dir")
+    fmt = root.find("source/format")
+    return (
+        host.get("name", "") if host is not None else "",
+        directory.get("path", "") if directory is not None else "",
+        fmt.get("type", "") if fmt is not None else "",
+    )
+
+
 def _volume_format(xml: str) -> str:
     try:
         root = etree.fromstring(xml.encode(), _SAFE_PARSER)
@@ -515,11 +589,16 @@ def _lookup_or_none(conn: libvirt.virConnect, uri: str, name: str) -> libvirt.vi
 
 def _check_same(uri: str, spec: PoolSpec, pool: libvirt.virStoragePool) -> None:
     with libvirt_errors(uri):
-        pool_type, _name, path = _pool_identity(pool.XMLDesc(0))
-    if pool_type != spec.type or _normal_path(path or "/") != spec.path:
+        xml = pool.XMLDesc(0)
+    pool_type, _name, path = _pool_identity(xml)
+    host, directory, _fmt = _pool_source(xml)
+    same_source = spec.type != "netfs" or (host == spec.source_host and _normal_path(directory or "/") == spec.source_dir)
+    if pool_type != spec.type or _normal_path(path or "/") != spec.path or not same_source:
+        theirs = f" from {host}:{directory}" if pool_type == "netfs" else ""
+        ours = f" from {spec.source}" if spec.type == "netfs" else ""
         raise Conflict(
-            f"A storage pool named {spec.name!r} already exists on {uri} over {path or 'nothing'} "
-            f"(type {pool_type}), not over {spec.path} (type {spec.type}); it is left as it is.",
+            f"A storage pool named {spec.name!r} already exists on {uri} over {path or 'nothing'}{theirs} "
+            f"(type {pool_type}), not over {spec.path}{ours} (type {spec.type}); it is left as it is.",
             uri=uri,
         )
 
@@ -560,14 +639,20 @@ def _define(conn: libvirt.virConnect, uri: str, spec: PoolSpec) -> libvirt.virSt
         return pool
 
 
-def _start(uri: str, pool: libvirt.virStoragePool) -> None:
+def _start(uri: str, pool: libvirt.virStoragePool, spec: PoolSpec | None = None) -> None:
     try:
         with libvirt_errors(uri):
             pool.create(0)
-    except HypervisorError:
+    except HypervisorError as error:
         with libvirt_errors(uri):
             if pool.isActive():
                 return  # started by someone else meanwhile
+        if spec is not None and spec.type == "netfs":
+            why = error.message.removeprefix(f"Hypervisor error on {uri}: ")
+            raise type(error)(
+                f"The NFS export {spec.source} could not be mounted at {spec.path} on {uri}: {why}",
+                uri=error.uri, transient=error.transient,
+            ) from error
         raise
 
 

@@ -20,7 +20,6 @@ from core.permissions import require_permission
 from inventory import forms, power, selectors, services
 from inventory.services.images import image_remove as image_remove_service
 from inventory.services.images import image_upload as image_upload_service
-from inventory.services.network import bridge_name_for
 from inventory.uploads import discard, upload_handlers_for, uploaded_file_path
 
 
@@ -49,9 +48,11 @@ def _create_network(form: ModelForm, user):
 
 
 def _update_network(network, form: ModelForm, user):
-    fields = dict(form.cleaned_data)
-    fields["bridge"] = fields.get("bridge") or bridge_name_for(fields["name"])
-    return services.object_update(obj=network, fields=fields, user=user)
+    return services.network_update(network=network, fields=dict(form.cleaned_data), user=user)
+
+
+def _remove_network(network, user):
+    services.network_remove(network=network, user=user)
 
 
 def _create_host(form: ModelForm, user):
@@ -88,7 +89,8 @@ KINDS = {
     "storage": Kind("storage", "storage domain", "Storage domains", "inventory:storagedomain", forms.StorageDomainForm,
                     selectors.storage_domains_visible_to, update=_update_storage, remove=_remove_storage),
     "networks": Kind("networks", "network", "Networks", "inventory:network", forms.NetworkForm,
-                     selectors.networks_visible_to, create=_create_network, update=_update_network),
+                     selectors.networks_visible_to, create=_create_network, update=_update_network,
+                     remove=_remove_network),
 }
 
 
@@ -195,6 +197,12 @@ def storage_detach(request, pk: int):
 @require_POST
 def network_attach(request, pk: int):
     return _start_job(request, KINDS["networks"], pk, services.network_attach, "network")
+
+
+@login_required
+@require_POST
+def network_detach(request, pk: int):
+    return _start_job(request, KINDS["networks"], pk, services.network_detach, "network")
 
 
 @login_required

@@ -13,7 +13,7 @@ from inventory.power import host_power_fields
 
 POWER_FIELDS = ("enabled", "agent", "address", "port", "username", "options")
 from inventory.scheduling import scheduling_parameters_clean
-from inventory.validation import storage_path_clean
+from inventory.validation import storage_path_clean, storage_source_errors
 
 
 class DataCenterForm(forms.ModelForm):
@@ -107,14 +107,32 @@ class HostForm(forms.ModelForm):
 class StorageDomainForm(forms.ModelForm):
     class Meta:
         model = StorageDomain
-        fields = ["name", "description", "data_center", "domain_type", "storage_type", "path"]
+        fields = ["name", "description", "data_center", "domain_type", "storage_type", "path",
+                  "nfs_server", "nfs_export"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        help_texts = {
+            "path": "The directory on every host; for NFS, where the hosts mount the export.",
+            "nfs_server": "NFS only: the server's host name or IP address.",
+            "nfs_export": "NFS only: the exported directory on the server, e.g. /exports/data.",
+        }
 
     def clean_path(self):
         try:
             return storage_path_clean(self.cleaned_data["path"])
         except InvalidInput as error:
             raise forms.ValidationError(error.detail)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("storage_type"):
+            errors = storage_source_errors(storage_type=cleaned["storage_type"],
+                                           nfs_server=cleaned.get("nfs_server", ""),
+                                           nfs_export=cleaned.get("nfs_export", ""))
+            for field, message in errors.items():
+                self.add_error(field, message)
+            if not errors and cleaned.get("nfs_export"):
+                cleaned["nfs_export"] = storage_path_clean(cleaned["nfs_export"])
+        return cleaned
 
 
 class NetworkForm(forms.ModelForm):
@@ -124,30 +142,32 @@ class NetworkForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         labels = {"vm_network": "VM network (guests may use it)", "vlan": "VLAN", "mtu": "MTU"}
         help_texts = {
-            "vlan": "VLAN 1-4094, empty for none",
-            "mtu": "Bytes; 1500 unless the switches carry jumbo frames.",
-            "bridge": "empty: derived from the name",
+            "vlan": ("VLAN 1-4094, empty for none. A VLAN network tags its guests' ports on the hosts' "
+                     "Open vSwitch bridge, which every host must have."),
+            "mtu": ("Bytes; 1500 unless the switches carry jumbo frames. With a VLAN, the hosts' Open vSwitch "
+                    "bridge must have this MTU."),
+            "bridge": ("empty: derived from the name (a Linux bridge of this network's own); "
+                       "with a VLAN, the hosts' Open vSwitch bridge (empty: ovsbr0)"),
         }
 
     def clean(self):
-        """Say whose the bridge is (the constraint alone only names itself),
+        """Say whose the bridge is (the constraints alone only name themselves),
         for a derived bridge name too."""
-        from inventory.services.network import bridge_name_for
+        from inventory.services.network import default_bridge, network_bridge_problem
 
         cleaned = super().clean()
         name, data_center = cleaned.get("name"), cleaned.get("data_center")
-        if not name or data_center is None or self.has_error("bridge"):
+        if not name or data_center is None or self.has_error("bridge") or self.has_error("vlan"):
             return cleaned
         try:
-            bridge = cleaned.get("bridge") or bridge_name_for(name)
+            bridge = cleaned.get("bridge") or default_bridge(name=name, vlan=cleaned.get("vlan"))
         except InvalidInput as error:
             self.add_error("bridge", error.detail)
             return cleaned
-        holder = (Network.objects.filter(data_center=data_center, bridge=bridge).exclude(pk=self.instance.pk)
-                  .values_list("name", flat=True).first())
-        if holder is not None:
-            self.add_error("bridge", f"The bridge {bridge} is already network {holder}'s in data center "
-                                     f"{data_center.name}; give this network another bridge name.")
+        problem = network_bridge_problem(data_center=data_center, bridge=bridge, vlan=cleaned.get("vlan"),
+                                         name=name, exclude_pk=self.instance.pk)
+        if problem:
+            self.add_error("bridge", problem)
         return cleaned
 
 

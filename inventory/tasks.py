@@ -34,6 +34,11 @@ def network_attach_task(run: JobRun) -> None:
     services.network_attach_run(run)
 
 
+@job_task(name="network.detach", on_failure=services.network.network_detach_failed)
+def network_detach_task(run: JobRun, was: str = "active") -> None:
+    services.network_detach_run(run, was)
+
+
 @shared_task(name="storagedomains.refresh", ignore_result=True)
 def storage_domains_refresh_task() -> None:
     services.storage_domains_refresh_all()

@@ -23,6 +23,7 @@ urlpatterns = [
     path("storage/<int:pk>/attach/", edit_views.storage_attach, name="storagedomain-attach"),
     path("storage/<int:pk>/detach/", edit_views.storage_detach, name="storagedomain-detach"),
     path("networks/<int:pk>/attach/", edit_views.network_attach, name="network-attach"),
+    path("networks/<int:pk>/detach/", edit_views.network_detach, name="network-detach"),
     path("<str:kind_name>/new/", edit_views.object_create, name="object-create"),
     path("<str:kind_name>/<int:pk>/edit/", edit_views.object_edit, name="object-edit"),
     path("<str:kind_name>/<int:pk>/remove/", edit_views.object_remove, name="object-remove"),

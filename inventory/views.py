@@ -14,6 +14,7 @@ from inventory.choices import PowerAgent
 from inventory.forms import IMAGE_DOMAIN_TYPES
 from inventory.power import DEFAULT_IPMI_PORT
 from inventory.selectors import data_center_status
+from inventory.services.network import network_usage
 
 
 def _events_about(user, obj, limit: int = 20):
@@ -124,7 +125,8 @@ def host_detail(request, pk: int):
 @login_required
 def storagedomain_list(request):
     domains, sorting = _search_and_sort(
-        request, selectors.storage_domains_visible_to(request.user), search=("name", "path", "description"),
+        request, selectors.storage_domains_visible_to(request.user),
+        search=("name", "path", "description", "nfs_server", "nfs_export"),
         sorts={"name": "name", "data_center": "data_center__name", "type": "domain_type", "status": "status",
                "capacity": "capacity_bytes"})
     return render(request, "inventory/storagedomain_list.html", {"storage_domains": domains, **sorting})
@@ -154,8 +156,8 @@ def network_list(request):
 @login_required
 def network_detail(request, pk: int):
     network = get_object_or_404(selectors.networks_visible_to(request.user), pk=pk)
-    return render(request, "inventory/network_detail.html",
-                  {"network": network, "events": _events_about(request.user, network)})
+    return render(request, "inventory/network_detail.html", {
+        "network": network, "usage": network_usage(network), "events": _events_about(request.user, network)})
 
 
 IMAGE_SORTS = {"name": "name", "storage_domain": "storage_domain__name", "content": "content", "format": "format",

@@ -11,7 +11,7 @@ from inventory.models import Cluster, DataCenter, Host, Image, Network, StorageD
 from inventory.power import host_power_fields
 from inventory.scheduling import scheduling_parameters_clean
 from inventory.selectors import data_center_status
-from inventory.validation import storage_path_clean
+from inventory.validation import storage_path_clean, storage_source_errors
 
 
 class DataCenterSerializer(serializers.HyperlinkedModelSerializer):
@@ -176,15 +176,36 @@ class StorageDomainSerializer(serializers.HyperlinkedModelSerializer):
         model = StorageDomain
         fields = [
             "id", "url", "name", "description", "data_center", "domain_type", "storage_type",
-            "path", "status", "capacity_bytes", "allocated_bytes", "available_bytes",
+            "path", "nfs_server", "nfs_export", "status", "capacity_bytes", "allocated_bytes", "available_bytes",
         ]
         read_only_fields = ["status", "capacity_bytes", "allocated_bytes", "available_bytes"]
+        extra_kwargs = {
+            "path": {"help_text": "The pool's directory on every host; for NFS, where the export is mounted."},
+            "nfs_server": {"help_text": "NFS only: the server's host name or IP address."},
+            "nfs_export": {"help_text": "NFS only: the exported directory on the server, e.g. /exports/data."},
+        }
 
     def validate_path(self, path: str) -> str:
         try:
             return storage_path_clean(path)
         except InvalidInput as error:
             raise serializers.ValidationError(error.detail)
+
+    def validate(self, attrs):
+        """The NFS fields go with the storage type (a partial update is judged
+        together with what the domain already has)."""
+        def current(field: str, default: str = "") -> str:
+            return attrs.get(field, getattr(self.instance, field, default) if self.instance else default)
+
+        storage_type = current("storage_type", StorageDomain._meta.get_field("storage_type").default)
+        errors = storage_source_errors(
+            storage_type=storage_type, nfs_server=current("nfs_server"), nfs_export=current("nfs_export")
+        )
+        if errors:
+            raise serializers.ValidationError({field: [message] for field, message in errors.items()})
+        if "nfs_export" in attrs and attrs["nfs_export"]:
+            attrs["nfs_export"] = storage_path_clean(attrs["nfs_export"])
+        return attrs
 
 
 class NetworkSerializer(serializers.HyperlinkedModelSerializer):
@@ -195,7 +216,40 @@ class NetworkSerializer(serializers.HyperlinkedModelSerializer):
         model = Network
         fields = ["id", "url", "name", "description", "data_center", "vm_network", "vlan", "mtu", "bridge", "status"]
         read_only_fields = ["status"]
-        extra_kwargs = {"bridge": {"required": False, "allow_blank": True}}
+        extra_kwargs = {
+            "bridge": {
+                "required": False, "allow_blank": True,
+                "help_text": ("Without a VLAN: the Linux bridge the network owns on each host (empty: derived "
+                              "from the name). With a VLAN: the hosts' Open vSwitch bridge that carries it "
+                              "(empty: ovsbr0)."),
+            },
+            "vlan": {"help_text": "1-4094: the guests' ports are access ports of this VLAN on the hosts' "
+                                  "Open vSwitch bridge. Null: untagged, on a Linux bridge of its own."},
+        }
+        # The bridge rules (one untagged network per Linux bridge, one network per
+        # VLAN on an Open vSwitch bridge) are the service's, which says whose it is.
+        validators = [
+            serializers.UniqueTogetherValidator(queryset=Network.objects.all(), fields=["data_center", "name"]),
+        ]
+
+    def validate(self, attrs):
+        from inventory.services.network import default_bridge, network_bridge_problem
+
+        network = self.instance
+        name = attrs.get("name", network.name if network else "")
+        vlan = attrs.get("vlan", network.vlan if network else None)
+        data_center = attrs.get("data_center", network.data_center if network else None)
+        try:
+            bridge = attrs.get("bridge") or (
+                network.bridge if network and "bridge" not in attrs else default_bridge(name=name, vlan=vlan)
+            )
+        except InvalidInput as error:
+            raise serializers.ValidationError({"bridge": [error.detail]})
+        problem = network_bridge_problem(data_center=data_center, bridge=bridge, vlan=vlan, name=name,
+                                         exclude_pk=network.pk if network else None)
+        if problem:
+            raise serializers.ValidationError({"bridge": [problem]})
+        return attrs
 
 
 class ImageSerializer(serializers.HyperlinkedModelSerializer):

@@ -127,13 +127,36 @@ class NetworkViewSet(InventoryViewSet):
         network = services.network_create(user=self.request.user, **serializer.validated_data)
         serializer.instance = self.reread(network)
 
+    def perform_update(self, serializer):
+        """Bridge, VLAN and MTU change only while unattached (400 saying to detach first)."""
+        require_permission(self.request.user, "change", serializer.instance)
+        network = services.network_update(
+            network=serializer.instance, fields=dict(serializer.validated_data), user=self.request.user
+        )
+        serializer.instance = self.reread(network)
+
+    def perform_destroy(self, instance):
+        """Only an unattached network that no VM NIC uses (409 saying why)."""
+        require_permission(self.request.user, "delete", instance)
+        services.network_remove(network=instance, user=self.request.user)
+
     @extend_schema(request=None, responses={202: JobAcceptedSerializer})
     @action(detail=True, methods=["post"])
     def attach(self, request, pk=None):
-        """Create the network's bridge on every up host of its data center (a job)."""
+        """Create the network on every up host of its data center (a job): its own
+        Linux bridge, or with a VLAN tagged ports on the hosts' Open vSwitch bridge."""
         network = self.get_object()
         require_permission(request.user, "change", network)
         return self.job_accepted(services.network_attach(network=network, user=request.user))
+
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
+    @action(detail=True, methods=["post"])
+    def detach(self, request, pk=None):
+        """Remove the network from every host of its data center, leaving it
+        unattached (a job); 409 while VMs' NICs use it."""
+        network = self.get_object()
+        require_permission(request.user, "change", network)
+        return self.job_accepted(services.network_detach(network=network, user=request.user))
 
 
 class HostViewSet(InventoryViewSet):

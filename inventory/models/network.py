@@ -1,4 +1,6 @@
-"""Logical networks of a data center, realised on its hosts as Linux bridges."""
+"""Logical networks of a data center, realised on its hosts: an untagged network
+as a Linux bridge of its own, a VLAN network as tagged ports on the hosts'
+Open vSwitch bridge (see inventory.services.network)."""
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -21,14 +23,16 @@ class Network(models.Model):
     description = models.TextField(blank=True)
     data_center = models.ForeignKey("inventory.DataCenter", on_delete=models.PROTECT, related_name="networks")
     vm_network = models.BooleanField(default=True)
-    # Stored, not realised on the hosts yet (that needs a VLAN sub-interface of a host NIC).
+    # Realised as the VLAN tag of the guests' ports on an Open vSwitch bridge.
     vlan = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(VLAN_MIN), MaxValueValidator(VLAN_MAX)]
     )
     mtu = models.PositiveIntegerField(
         default=MTU_DEFAULT, validators=[MinValueValidator(MTU_MIN), MaxValueValidator(MTU_MAX)]
     )
-    # Blank only until the service derives it from the name.
+    # Untagged: the Linux bridge libvirt creates for this network alone. With a
+    # VLAN: the hosts' Open vSwitch bridge that carries it, shared with the
+    # other VLANs. Blank only until the service derives it.
     bridge = models.CharField(max_length=BRIDGE_NAME_MAX, blank=True, validators=[bridge_name_validator])
     status = models.CharField(max_length=16, choices=NetworkStatus.choices(), default=NetworkStatus.UNATTACHED)
 
@@ -36,9 +40,14 @@ class Network(models.Model):
         ordering = ["data_center__name", "name"]
         constraints = [
             models.UniqueConstraint(fields=["data_center", "name"], name="network_name_unique_per_data_center"),
+            # A Linux bridge has one network; an Open vSwitch bridge one per VLAN.
             models.UniqueConstraint(
-                fields=["data_center", "bridge"], condition=~Q(bridge=""),
+                fields=["data_center", "bridge"], condition=~Q(bridge="") & Q(vlan__isnull=True),
                 name="network_bridge_unique_per_data_center",
+            ),
+            models.UniqueConstraint(
+                fields=["data_center", "bridge", "vlan"], condition=~Q(bridge="") & Q(vlan__isnull=False),
+                name="network_vlan_unique_per_bridge",
             ),
         ]
 

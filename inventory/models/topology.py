@@ -130,7 +130,12 @@ class StorageDomain(models.Model):
         max_length=16, choices=StorageDomainType.choices(), default=StorageDomainType.DATA
     )
     storage_type = models.CharField(max_length=16, choices=StorageType.choices(), default=StorageType.DIR)
+    # The directory of the pool on every host; for NFS, where the export is mounted.
     path = models.CharField(max_length=1024)
+    # NFS only (blank otherwise): the server (host name or address) and the
+    # exported directory, mounted at ``path`` on each host.
+    nfs_server = models.CharField("NFS server", max_length=255, blank=True)
+    nfs_export = models.CharField("NFS export", max_length=1024, blank=True)
     status = models.CharField(
         max_length=16, choices=StorageDomainStatus.choices(), default=StorageDomainStatus.UNATTACHED
     )

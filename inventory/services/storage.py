@@ -1,8 +1,10 @@
 """Storage domains: realised as one libvirt storage pool per host.
 
 A storage domain of a data center becomes, on every up host of that data
-center, a directory pool named ``pt-sd-<domain id>`` over the domain's path (the
-same path everywhere: shared storage is mounted at the same place on each host).
+center, a pool named ``pt-sd-<domain id>`` over the domain's path (the same path
+everywhere): a directory pool for dir and localfs domains (shared storage
+mounted at the same place on each host by its admin), a netfs pool for NFS
+domains (libvirt mounts ``nfs_server:nfs_export`` at the path on each host).
 Storage metadata (attaching, detaching, reading the figures) goes through the
 data center's SPM host: without an SPM that is up, nothing is done.
 
@@ -61,15 +63,30 @@ def storage_images_pool_ensure(*, domain: StorageDomain, host: Host) -> str:
 
 def storage_pool_spec(domain: StorageDomain) -> PoolSpec:
     """The pool ``domain`` needs, or InvalidInput saying why it cannot have one."""
-    if domain.storage_type not in DIRECTORY_STORAGE_TYPES:
+    if domain.storage_type == StorageType.NFS:
+        if not domain.nfs_server or not domain.nfs_export:
+            raise InvalidInput(
+                f"Storage domain {domain.name} is of type NFS but names no NFS server and export; give both."
+            )
+        source = {"type": "netfs", "source_host": domain.nfs_server, "source_dir": domain.nfs_export}
+    elif domain.storage_type in DIRECTORY_STORAGE_TYPES:
+        source = {}
+    else:
         raise InvalidInput(
             f"Storage domain {domain.name} is of type {StorageType.label(domain.storage_type)}, which the "
-            "portal cannot attach yet; mount it at the same directory on every host and use type Directory."
+            "portal cannot attach."
         )
     try:
-        return PoolSpec(name=storage_pool_name(domain), path=domain.path)
+        return PoolSpec(name=storage_pool_name(domain), path=domain.path, **source)
     except hypervisor.InvalidSpec as error:
         raise InvalidInput(f"Storage domain {domain.name}: {error.message}") from error
+
+
+def storage_domain_where(domain: StorageDomain) -> str:
+    """Where the domain's files are, in words: its directory, or its NFS export."""
+    if domain.storage_type == StorageType.NFS and domain.nfs_server:
+        return f"the NFS export {domain.nfs_server}:{domain.nfs_export} (mounted at {domain.path})"
+    return domain.path
 
 
 def storage_domain_set_status(
@@ -189,7 +206,8 @@ def storage_domain_detach_run(run: JobRun) -> None:
             )
     storage_domain_set_status(
         domain=domain, status=StorageDomainStatus.UNATTACHED, expected=StorageDomainStatus.LOCKED,
-        reason=f"detached from data center {domain.data_center.name}; the files in {domain.path} are kept",
+        reason=(f"detached from data center {domain.data_center.name}; "
+                f"the files in {storage_domain_where(domain)} are kept"),
         user=run.job.user, job=run.job,
         capacity_bytes=None, allocated_bytes=None, available_bytes=None, refreshed_at=None,
     )
@@ -348,7 +366,7 @@ def _figures(info: PoolInfo) -> str:
 
 
 # Changing these while pools exist on the hosts would strand the pools.
-FIELDS_CHANGED_ONLY_UNATTACHED = ("path", "data_center", "storage_type")
+FIELDS_CHANGED_ONLY_UNATTACHED = ("path", "data_center", "storage_type", "nfs_server", "nfs_export")
 
 
 def _require_unattached(domain: StorageDomain, what: str) -> None:
@@ -362,7 +380,8 @@ def _require_unattached(domain: StorageDomain, what: str) -> None:
 def storage_domain_update(*, domain: StorageDomain, fields: dict, user) -> StorageDomain:
     moving = [f for f in FIELDS_CHANGED_ONLY_UNATTACHED if f in fields and fields[f] != getattr(domain, f)]
     if moving:
-        _require_unattached(domain, f"changing its {' and '.join(moving)}")
+        words = " and ".join(f.replace("_", " ").replace("nfs", "NFS") for f in moving)
+        _require_unattached(domain, f"changing its {words}")
     return object_update(obj=domain, fields=fields, user=user)
 
 

@@ -14,14 +14,33 @@ from lxml import etree
 from hypervisor import Conflict, InvalidSpec, InvalidXML, NotFound
 from hypervisor.network import (
     BridgeNetworkSpec,
+    HostInterface,
     NetworkInfo,
     build_network_xml,
+    check_openvswitch_bridge,
     ensure_bridge_network,
+    host_interface,
     list_networks,
     network_info,
     parse_network_xml,
     remove_network,
 )
+
+
+def add_host_interface(uri: str, name: str, *, kind: str = "ethernet", mtu: int = 1500) -> None:
+    """A network device on a simulated host (the test driver keeps interfaces in
+    memory): kind "ethernet" is what an Open vSwitch bridge looks like through
+    libvirt's interface API, "bridge" a Linux bridge."""
+    import hypervisor
+
+    root = etree.Element("interface", type=kind, name=name)
+    etree.SubElement(root, "start", mode="onboot")
+    etree.SubElement(root, "mtu", size=str(mtu))
+    if kind == "bridge":
+        etree.SubElement(etree.SubElement(root, "bridge"), "interface", type="ethernet", name=f"{name}-port")
+    else:
+        etree.SubElement(root, "mac", address="52:54:00:00:00:99")
+    hypervisor.get_connection(uri).interfaceDefineXML(etree.tostring(root, encoding="unicode"), 0).create(0)
 
 
 class TestSpec:
@@ -48,6 +67,28 @@ class TestSpec:
     def test_a_bad_name_is_refused(self, name):
         with pytest.raises(InvalidSpec):
             BridgeNetworkSpec(name=name, bridge="br0")
+
+    def test_a_vlan_makes_it_a_tagged_network_on_an_open_vswitch_bridge(self):
+        spec = BridgeNetworkSpec(name="pt-net-2", bridge="ovsbr0", mtu=1500, vlan=100)
+        root = etree.fromstring(build_network_xml(spec))
+
+        assert root.find("forward").attrib == {"mode": "bridge"}
+        assert root.find("bridge").attrib == {"name": "ovsbr0"}
+        assert root.find("virtualport").get("type") == "openvswitch"
+        assert root.find("vlan/tag").get("id") == "100"
+        assert root.find("mtu") is None  # libvirt refuses <mtu> in bridge mode: the bridge's MTU rules
+        assert spec.openvswitch and parse_network_xml(build_network_xml(spec)) == spec
+
+    @pytest.mark.parametrize("vlan", [0, 4095, 5000, "100", True])
+    def test_a_bad_vlan_is_refused(self, vlan):
+        with pytest.raises(InvalidSpec, match="VLAN"):
+            BridgeNetworkSpec(name="n", bridge="ovsbr0", vlan=vlan)
+
+    def test_an_open_vswitch_network_without_a_tag_is_not_ours(self):
+        xml = ("<network><name>n</name><forward mode='bridge'/><bridge name='ovsbr0'/>"
+               "<virtualport type='openvswitch'/></network>")
+        with pytest.raises(InvalidXML, match="tags no VLAN"):
+            parse_network_xml(xml)
 
     def test_a_forwarding_network_is_not_ours(self):
         xml = "<network><name>n</name><forward mode='nat'/><bridge name='virbr0'/></network>"
@@ -91,6 +132,48 @@ class TestOnSimulatedHost:
         with pytest.raises(Conflict, match="MTU 1500"):
             ensure_bridge_network(small_host, BridgeNetworkSpec(name="pt-net-1", bridge="ptbr1", mtu=9000))
         assert network_info(small_host, "pt-net-1").bridge == "ptbr1"
+
+    def test_a_vlan_network_is_defined_on_the_hosts_open_vswitch_bridge(self, small_host):
+        add_host_interface(small_host, "ovsbr0", mtu=9000)
+        spec = BridgeNetworkSpec(name="pt-net-7", bridge="ovsbr0", mtu=9000, vlan=100)
+
+        info = ensure_bridge_network(small_host, spec)
+
+        assert info == NetworkInfo(name="pt-net-7", bridge="ovsbr0", active=True, mtu=None, vlan=100,
+                                   openvswitch=True)
+        assert ensure_bridge_network(small_host, spec) == info  # idempotent
+        # Tagged networks share the bridge, one VLAN each.
+        other = ensure_bridge_network(small_host, BridgeNetworkSpec(name="pt-net-8", bridge="ovsbr0", mtu=9000,
+                                                                    vlan=200))
+        assert (other.vlan, other.bridge) == (200, "ovsbr0")
+        with pytest.raises(Conflict, match="VLAN 100 .*not bridge ovsbr0, VLAN 300"):
+            ensure_bridge_network(small_host, BridgeNetworkSpec(name="pt-net-7", bridge="ovsbr0", mtu=9000, vlan=300))
+        # An untagged network cannot take a bridge tagged networks use, nor the other way round.
+        with pytest.raises(Conflict, match="already belongs to the network 'pt-net-7'"):
+            ensure_bridge_network(small_host, BridgeNetworkSpec(name="pt-net-9", bridge="ovsbr0"))
+
+    def test_a_vlan_network_needs_the_open_vswitch_bridge_with_its_mtu(self, small_host):
+        spec = BridgeNetworkSpec(name="pt-net-3", bridge="ovsbr0", mtu=1500, vlan=100)
+        with pytest.raises(Conflict, match="has no network device ovsbr0: a VLAN network needs an Open vSwitch"):
+            ensure_bridge_network(small_host, spec)
+
+        add_host_interface(small_host, "ovsbr0", kind="bridge")
+        with pytest.raises(Conflict, match="ovsbr0 on .* is a Linux bridge"):
+            ensure_bridge_network(small_host, spec)
+        assert host_interface(small_host, "ovsbr0") == HostInterface(name="ovsbr0", type="bridge", mtu=1500,
+                                                                     active=True)
+
+        add_host_interface(small_host, "ovsbr1", mtu=1500)
+        with pytest.raises(Conflict, match="has MTU 1500, not 9000"):
+            check_openvswitch_bridge(small_host, "ovsbr1", mtu=9000)
+        assert "pt-net-3" not in [info.name for info in list_networks(small_host)]
+
+    def test_an_untagged_network_on_a_bridge_tagged_ones_use_stops_the_tagged_one(self, small_host):
+        ensure_bridge_network(small_host, BridgeNetworkSpec(name="pt-net-1", bridge="ptbr1"))
+        add_host_interface(small_host, "ptbr1")
+
+        with pytest.raises(Conflict, match="belongs to the untagged network 'pt-net-1'"):
+            ensure_bridge_network(small_host, BridgeNetworkSpec(name="pt-net-2", bridge="ptbr1", vlan=5))
 
     def test_remove_forgets_it_and_removing_twice_is_fine(self, small_host):
         ensure_bridge_network(small_host, BridgeNetworkSpec(name="pt-net-1", bridge="ptbr1"))

@@ -54,10 +54,34 @@ class TestPoolSpec:
             PoolSpec(name="p", path=path)
         assert "absolute" in caught.value.message
 
-    def test_it_refuses_pool_types_it_cannot_build_yet(self):
+    def test_it_refuses_pool_types_it_cannot_build(self):
         with pytest.raises(InvalidSpec) as caught:
-            PoolSpec(name="p", path="/srv/x", type="netfs")
-        assert "Pool type must be one of dir" in caught.value.message
+            PoolSpec(name="p", path="/srv/x", type="logical")
+        assert "Pool type must be one of dir, netfs" in caught.value.message
+
+    @pytest.mark.parametrize("host, export, words", [
+        ("", "/export", "neither a host name"),
+        ("nfs server", "/export", "neither a host name"),
+        ("-nfs.example.org", "/export", "neither a host name"),
+        ("nfs.example.org:/x", "/export", "neither a host name"),
+        ("nfs1", "export", "absolute path on the server"),
+        ("nfs1", "", "absolute path on the server"),
+        ("nfs1", "/a\nb", "single line"),
+    ])
+    def test_it_refuses_a_bad_nfs_source(self, host, export, words):
+        with pytest.raises(InvalidSpec) as caught:
+            PoolSpec(name="p", path="/mnt/x", type="netfs", source_host=host, source_dir=export)
+        assert words in caught.value.message
+
+    @pytest.mark.parametrize("host", ["nfs1", "nfs.example.org", "10.0.0.5", "fd00::5"])
+    def test_it_takes_host_names_and_addresses_as_nfs_servers(self, host):
+        spec = PoolSpec(name="p", path="/mnt/x", type="netfs", source_host=host, source_dir="/export//data/")
+        assert spec.source_dir == "/export/data"
+        assert spec.source == (f"[{host}]:/export/data" if ":" in host else f"{host}:/export/data")
+
+    def test_a_dir_pool_has_no_nfs_source(self):
+        with pytest.raises(InvalidSpec, match="has no NFS server"):
+            PoolSpec(name="p", path="/srv/x", source_host="nfs1")
 
     def test_it_spells_the_path_as_libvirt_does(self):
         assert PoolSpec(name="p", path="//srv//x/./y/").path == "/srv/x/y"
@@ -69,6 +93,15 @@ class TestPoolXml:
         assert xml.startswith('<pool type="dir">')
         assert "<name>pt-sd-1</name>" in xml
         assert "<target>\n    <path>/srv/storage/data</path>\n  </target>" in xml
+
+    def test_it_builds_an_nfs_pool(self):
+        spec = PoolSpec(name="pt-sd-2", path="/mnt/nfs", type="netfs", source_host="nfs1", source_dir="/export")
+        xml = build_pool_xml(spec)
+        assert xml.startswith('<pool type="netfs">')
+        assert ('<source>\n    <host name="nfs1"/>\n    <dir path="/export"/>\n    <format type="nfs"/>\n'
+                '  </source>') in xml
+        assert "<target>\n    <path>/mnt/nfs</path>\n  </target>" in xml
+        assert parse_pool_xml(xml) == spec
 
     def test_it_escapes_text_instead_of_formatting_it(self):
         spec = PoolSpec(name="a<b>&'c\"", path="/srv/<x>&y")
@@ -104,6 +137,35 @@ class TestPoolXml:
         with pytest.raises(InvalidXML) as caught:
             parse_pool_xml(xml)
         assert "no <name>" in caught.value.message  # the entity stays unresolved: no file read
+
+
+NFS_SPEC = PoolSpec(name="pt-sd-9", path="/mnt/pt-sd-9", type="netfs", source_host="nfs1", source_dir="/export")
+
+
+class TestNfsPoolOnSimulatedHost:
+    """The test driver accepts netfs pools and "starts" them without mounting
+    anything: the XML round trip and our idempotence rules, not a mount."""
+
+    def test_it_defines_and_starts_an_nfs_pool_and_reads_it_back(self, small_host):
+        info = ensure_dir_pool(small_host, NFS_SPEC)
+
+        assert (info.name, info.path, info.state) == (NFS_SPEC.name, NFS_SPEC.path, "running")
+        assert ensure_dir_pool(small_host, NFS_SPEC) == info
+        dumped = get_connection(small_host).storagePoolLookupByName(NFS_SPEC.name).XMLDesc(0)
+        assert parse_pool_xml(dumped) == NFS_SPEC
+
+    def test_another_export_under_the_same_name_is_left_alone(self, small_host):
+        ensure_dir_pool(small_host, NFS_SPEC)
+        other = PoolSpec(name=NFS_SPEC.name, path=NFS_SPEC.path, type="netfs", source_host="nfs2",
+                         source_dir="/export")
+        with pytest.raises(Conflict) as caught:
+            ensure_dir_pool(small_host, other)
+        assert "from nfs1:/export (type netfs), not over /mnt/pt-sd-9 from nfs2:/export" in caught.value.message
+
+    def test_a_dir_pool_over_the_mount_point_is_in_the_way(self, small_host):
+        ensure_dir_pool(small_host, PoolSpec(name="someone", path=NFS_SPEC.path))
+        with pytest.raises(Conflict, match="already the storage pool 'someone'"):
+            ensure_dir_pool(small_host, NFS_SPEC)
 
 
 class TestEnsureDirPool:

@@ -4,10 +4,10 @@ import pytest
 from django.urls import reverse
 
 from core.models import Event, Job
-from inventory.choices import NetworkStatus
+from inventory.choices import HostStatus, NetworkStatus
 from inventory.models import Network
 from inventory.services import network_create
-from tests.inventory.factories import DataCenterFactory
+from tests.inventory.factories import ClusterFactory, DataCenterFactory, HostFactory, nics_on
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,8 @@ def logged_in(client, admin):
 
 @pytest.fixture
 def network(admin):
-    return network_create(data_center=DataCenterFactory(name="east"), name="VM Network", vlan=12, user=admin)
+    return network_create(data_center=DataCenterFactory(name="east"), name="VM Network", vlan=12,
+                          bridge="VM-Network", user=admin)
 
 
 def test_it_lists_networks_with_their_facts(logged_in, network):
@@ -89,7 +90,8 @@ def test_it_edits_and_removes_a_network(logged_in, network):
         "vm_network": "on", "vlan": 40, "mtu": 1500, "bridge": ""})
     assert response.status_code == 302
     network.refresh_from_db()
-    assert (network.description, network.vlan, network.bridge) == ("guests", 40, "VM-Network")
+    # An empty bridge is derived again: for a VLAN network, the hosts' Open vSwitch bridge.
+    assert (network.description, network.vlan, network.bridge) == ("guests", 40, "ovsbr0")
     response = logged_in.post(reverse("inventory:object-remove", args=["networks", network.pk]))
     assert response.status_code == 302 and response.url == reverse("inventory:network-list")
     assert not Network.objects.exists()
@@ -102,3 +104,71 @@ def test_it_refuses_to_attach_without_an_up_host_saying_why(logged_in, network):
     assert "has no host up to create the network on" in page
     network.refresh_from_db()
     assert network.status == NetworkStatus.UNATTACHED and not Job.objects.exists()
+
+
+def test_the_page_offers_detach_for_an_attached_network_and_says_what_uses_it(logged_in, network):
+    detach_url = reverse("inventory:network-detach", args=[network.pk])
+    page = logged_in.get(reverse("inventory:network-detail", args=[network.pk])).content.decode()
+    assert detach_url not in page  # unattached: nothing to detach
+    for status in (NetworkStatus.ACTIVE, NetworkStatus.INACTIVE):
+        Network.objects.filter(pk=network.pk).update(status=status)
+        page = logged_in.get(reverse("inventory:network-detail", args=[network.pk])).content.decode()
+        assert f'action="{detach_url}"' in page
+    assert "Used by" in page and "nothing" in page
+    nics_on(network, "web1")
+    page = logged_in.get(reverse("inventory:network-detail", args=[network.pk])).content.decode()
+    assert "1 VM NIC" in page and "web1 nic 0" in page and "it can be neither detached nor removed" in page
+
+
+def test_the_page_says_how_a_vlan_is_realised(logged_in, network):
+    page = logged_in.get(reverse("inventory:network-detail", args=[network.pk])).content.decode()
+    assert "tagged on the guests' ports by Open vSwitch" in page
+    assert "every host needs the Open vSwitch bridge VM-Network with MTU 1500" in page
+    assert "stored, not tagged" not in page
+
+
+def test_the_detach_button_starts_the_job_and_shows_it(logged_in, network):
+    host = HostFactory(cluster=ClusterFactory(data_center=network.data_center), name="h1", status=HostStatus.UP)
+    Network.objects.filter(pk=network.pk).update(status=NetworkStatus.ACTIVE)
+
+    response = logged_in.post(reverse("inventory:network-detach", args=[network.pk]))
+
+    job = Job.objects.get(kind="network.detach")
+    assert response.status_code == 302 and response.url == reverse("core:job-detail", args=[job.pk])
+    assert [step["name"] for step in job.steps] == [f"Remove network from {host.name}"]
+    assert Network.objects.get(pk=network.pk).status == NetworkStatus.LOCKED
+    assert logged_in.get(reverse("inventory:network-detach", args=[network.pk])).status_code == 405  # no GET
+
+
+def test_a_refused_detach_says_why_on_the_page(logged_in, network):
+    Network.objects.filter(pk=network.pk).update(status=NetworkStatus.ACTIVE)
+    nics_on(network, "db1", "db2")
+
+    response = logged_in.post(reverse("inventory:network-detach", args=[network.pk]), follow=True)
+
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("inventory:network-detail", args=[network.pk])
+    assert "cannot be detached: 2 VM NICs (db1 nic 0, db2 nic 0) use it" in page
+    assert Network.objects.get(pk=network.pk).status == NetworkStatus.ACTIVE and not Job.objects.exists()
+
+
+def test_editing_an_active_networks_vlan_is_refused_saying_to_detach_first(logged_in, network):
+    Network.objects.filter(pk=network.pk).update(status=NetworkStatus.ACTIVE)
+
+    response = logged_in.post(reverse("inventory:object-edit", args=["networks", network.pk]), {
+        "name": "VM Network", "data_center": network.data_center.pk, "vm_network": "on", "vlan": 13,
+        "mtu": 1500, "bridge": "VM-Network"})
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Network VM Network is active: its VLAN cannot change while hosts have it. Detach it first" in page
+    assert Network.objects.get(pk=network.pk).vlan == 12
+
+
+def test_removing_an_active_network_is_refused_saying_to_detach_first(logged_in, network):
+    Network.objects.filter(pk=network.pk).update(status=NetworkStatus.ACTIVE)
+
+    response = logged_in.post(reverse("inventory:object-remove", args=["networks", network.pk]), follow=True)
+
+    assert "is active: detach it first" in response.content.decode()
+    assert Network.objects.filter(pk=network.pk).exists()

@@ -1,5 +1,6 @@
 """Logical networks: the model's rules, the service's refusals, and the attach
-job on simulated hosts (libvirt's test driver keeps networks per host in memory)."""
+and detach jobs on simulated hosts (libvirt's test driver keeps networks and
+host interfaces per host in memory)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import hypervisor
 import inventory.tasks
 from core.errors import Conflict, InvalidInput
 from core.jobs import job_task
-from core.models import Event, Job, JobStatus, StepStatus
-from hypervisor.network import BridgeNetworkSpec, ensure_bridge_network, network_info, remove_network
+from core.models import Event, Job, JobStatus, Severity, StepStatus
+from hypervisor.network import BridgeNetworkSpec, ensure_bridge_network, list_networks, network_info, remove_network
 from inventory.choices import HostStatus
 from inventory.choices import NetworkStatus
 from inventory.models import Host, Network
@@ -22,23 +23,33 @@ from inventory.services.network import (
     network_attach_run,
     network_check_host,
     network_create,
+    network_detach,
+    network_detach_failed,
+    network_detach_run,
     network_libvirt_name,
+    network_remove,
+    network_update,
+    network_usage,
 )
-from tests.inventory.factories import DataCenterFactory, HostFactory, simulated_host_uri
+from tests.inventory.factories import DataCenterFactory, HostFactory, nics_on, open_vswitch_bridge, simulated_host_uri
 
 pytestmark = pytest.mark.django_db
 
 UNREACHABLE = "qemu+tcp://127.0.0.1:1/system"
 
-# The job task as inventory/tasks.py will declare it; a stand-in until it does.
+# The job tasks as inventory/tasks.py declares them; stand-ins until it does.
 attach_task = getattr(inventory.tasks, "network_attach_task", None) or job_task(
     name="test.network_attach", on_failure=network_attach_failed
 )(network_attach_run)
+detach_task = getattr(inventory.tasks, "network_detach_task", None) or job_task(
+    name="test.network_detach", on_failure=network_detach_failed
+)(network_detach_run)
 
 
 @pytest.fixture(autouse=True)
 def job_tasks(monkeypatch):
     monkeypatch.setattr(inventory.tasks, "network_attach_task", attach_task, raising=False)
+    monkeypatch.setattr(inventory.tasks, "network_detach_task", detach_task, raising=False)
 
 
 @pytest.fixture(autouse=True)
@@ -61,6 +72,15 @@ def data_center(host):
 def attach(network, user) -> Job:
     job = network_attach(network=network, user=user)
     attach_task.apply(args=[job.pk])
+    job.refresh_from_db()
+    network.refresh_from_db()
+    return job
+
+
+def detach(network, user) -> Job:
+    was = Network.objects.get(pk=network.pk).status  # the service enqueues it: the status to go back to
+    job = network_detach(network=network, user=user)
+    detach_task.apply(args=[job.pk, was])
     job.refresh_from_db()
     network.refresh_from_db()
     return job
@@ -228,3 +248,252 @@ class TestCheckHost:
 
         assert network_check_host(host=host) == ["front"]
         assert Host.objects.get(pk=host.pk).status == HostStatus.MAINTENANCE
+
+
+class TestVlan:
+    def test_a_vlan_network_defaults_to_the_open_vswitch_bridge_ovsbr0(self, data_center, admin):
+        network = network_create(data_center=data_center, name="prod", vlan=100, user=admin)
+        assert network.bridge == "ovsbr0"
+        # One network per VLAN on that bridge; never an untagged network on it.
+        assert network_create(data_center=data_center, name="test", vlan=200, user=admin).bridge == "ovsbr0"
+        with pytest.raises(Conflict, match="Network prod already carries VLAN 100 on the bridge ovsbr0"):
+            network_create(data_center=data_center, name="prod2", vlan=100, user=admin)
+        with pytest.raises(Conflict, match="a bridge carries either one untagged network"):
+            network_create(data_center=data_center, name="plain", bridge="ovsbr0", user=admin)
+
+    def test_attach_tags_the_vlan_on_each_hosts_open_vswitch_bridge(self, data_center, host, admin):
+        other = HostFactory(name="b-host", cluster=host.cluster, uri=simulated_host_uri("small.xml"),
+                            status=HostStatus.UP)
+        for each in (host, other):
+            open_vswitch_bridge(each)
+        network = network_create(data_center=data_center, name="prod", vlan=100, user=admin)
+
+        job = attach(network, admin)
+
+        assert job.status == JobStatus.SUCCEEDED, job.error
+        assert network.status == NetworkStatus.ACTIVE
+        for each in (host, other):
+            info = network_info(each.uri, network_libvirt_name(network))
+            assert (info.bridge, info.vlan, info.openvswitch, info.active) == ("ovsbr0", 100, True, True)
+        assert ("VLAN 100 is tagged on the Open vSwitch bridge ovsbr0 of host(s) a-host, b-host"
+                in Event.objects.get(code="network.active").message)
+        assert network_check_host(host=host) == []
+
+    def test_a_host_without_the_open_vswitch_bridge_goes_non_operational_saying_so(self, data_center, host, admin):
+        lacking = HostFactory(name="b-host", cluster=host.cluster, uri=simulated_host_uri("small.xml"),
+                              status=HostStatus.UP)
+        open_vswitch_bridge(host)
+        network = network_create(data_center=data_center, name="prod", vlan=100, user=admin)
+
+        job = attach(network, admin)
+
+        assert job.status == JobStatus.SUCCEEDED and network.status == NetworkStatus.ACTIVE
+        lacking.refresh_from_db()
+        assert lacking.status == HostStatus.NON_OPERATIONAL
+        assert "network prod missing: Host b-host" in lacking.status_reason
+        assert "no network device ovsbr0: a VLAN network needs an Open vSwitch bridge" in lacking.status_reason
+        assert network_libvirt_name(network) not in [info.name for info in list_networks(lacking.uri)]
+
+    def test_a_bridge_with_another_mtu_fails_that_host(self, data_center, host, admin):
+        open_vswitch_bridge(host, mtu=1500)
+        network = network_create(data_center=data_center, name="jumbo", vlan=7, mtu=9000, user=admin)
+
+        job = attach(network, admin)
+
+        assert job.status == JobStatus.FAILED and "has MTU 1500, not 9000" in job.error
+        assert network.status == NetworkStatus.INACTIVE
+
+    def test_the_check_finds_a_vanished_open_vswitch_bridge(self, data_center, host, admin):
+        open_vswitch_bridge(host)
+        network = network_create(data_center=data_center, name="prod", vlan=100, user=admin)
+        attach(network, admin)
+        hypervisor.get_connection(host.uri).interfaceLookupByName("ovsbr0").undefine()
+
+        assert network_check_host(host=host) == ["prod"]
+        host.refresh_from_db()
+        assert host.status == HostStatus.NON_OPERATIONAL and "no network device ovsbr0" in host.status_reason
+
+    def test_the_check_finds_a_network_realised_without_its_vlan(self, data_center, host, admin):
+        network = network_create(data_center=data_center, name="prod", bridge="prodbr", user=admin)
+        attach(network, admin)  # untagged, as before VLANs were realised
+        Network.objects.filter(pk=network.pk).update(vlan=100)
+
+        assert network_check_host(host=host) == ["prod"]
+        host.refresh_from_db()
+        assert "on host a-host it tags no VLAN, not VLAN 100: detach it and attach it again" in host.status_reason
+
+
+class TestUpdate:
+    @pytest.mark.parametrize("fields, words", [
+        ({"bridge": "other"}, "its bridge cannot change"),
+        ({"vlan": 10}, "its VLAN cannot change"),
+        ({"mtu": 9000}, "its MTU cannot change"),
+        ({"bridge": "other", "mtu": 1400}, "its bridge and MTU cannot change"),
+    ])
+    def test_an_attached_networks_host_facts_cannot_change_before_a_detach(self, data_center, admin, fields, words):
+        network = network_create(data_center=data_center, name="front", user=admin)
+        Network.objects.filter(pk=network.pk).update(status=NetworkStatus.ACTIVE)
+
+        with pytest.raises(InvalidInput) as caught:
+            network_update(network=network, fields=fields, user=admin)
+
+        assert caught.value.status_code == 400
+        assert caught.value.detail.startswith(f"Network front is active: {words} while hosts have it. Detach it first")
+        assert Network.objects.filter(pk=network.pk, bridge="front", vlan=None, mtu=1500).exists()
+        assert not Event.objects.filter(code="network.updated").exists()
+
+    def test_a_locked_one_says_a_job_is_working_on_it(self, data_center, admin):
+        network = network_create(data_center=data_center, name="front", user=admin)
+        Network.objects.filter(pk=network.pk).update(status=NetworkStatus.LOCKED)
+        with pytest.raises(InvalidInput, match="is locked and a job is working on it"):
+            network_update(network=network, fields={"vlan": 3}, user=admin)
+
+    def test_an_attached_network_may_be_renamed_and_described(self, data_center, admin):
+        network = network_create(data_center=data_center, name="front", user=admin)
+        Network.objects.filter(pk=network.pk).update(status=NetworkStatus.ACTIVE)
+        network.refresh_from_db()
+
+        network_update(network=network, fields={"name": "public", "description": "web", "bridge": "front",
+                                                "mtu": 1500}, user=admin)
+
+        network.refresh_from_db()
+        assert (network.name, network.description, network.bridge) == ("public", "web", "front")
+        assert Event.objects.get(code="network.updated").message.endswith("description, name.")
+
+    def test_an_unattached_network_changes_freely_with_the_same_rules_as_creation(self, data_center, admin):
+        network = network_create(data_center=data_center, name="front", user=admin)
+        network_create(data_center=data_center, name="taken", bridge="br-taken", user=admin)
+
+        network_update(network=network, fields={"vlan": 30, "bridge": ""}, user=admin)
+        network.refresh_from_db()
+        assert (network.vlan, network.bridge) == (30, "ovsbr0")
+        with pytest.raises(Conflict, match="already network taken's"):
+            network_update(network=network, fields={"vlan": None, "bridge": "br-taken"}, user=admin)
+        with pytest.raises(InvalidInput, match="^vlan:"):
+            network_update(network=network, fields={"vlan": 5000}, user=admin)
+
+
+class TestDetach:
+    def test_it_removes_the_network_from_every_host_of_the_data_center(self, data_center, host, admin):
+        resting = HostFactory(name="b-host", cluster=host.cluster, uri=simulated_host_uri("small.xml"),
+                              status=HostStatus.UP)
+        network = network_create(data_center=data_center, name="front", user=admin)
+        attach(network, admin)
+        Host.objects.filter(pk=resting.pk).update(status=HostStatus.MAINTENANCE)  # it keeps the network
+
+        job = network_detach(network=network, user=admin)
+        assert Network.objects.get(pk=network.pk).status == NetworkStatus.LOCKED
+        assert [s["name"] for s in job.steps] == ["Remove network from a-host", "Remove network from b-host"]
+        detach_task.apply(args=[job.pk, "active"])
+        job.refresh_from_db()
+        network.refresh_from_db()
+
+        assert job.status == JobStatus.SUCCEEDED, job.error
+        assert network.status == NetworkStatus.UNATTACHED
+        for each in (host, resting):
+            assert network_libvirt_name(network) not in [info.name for info in list_networks(each.uri)]
+        event = Event.objects.get(code="network.unattached")
+        assert event.message.endswith("(was locked): removed from host(s) a-host, b-host") and event.user == admin
+        assert network_check_host(host=host) == []  # no longer wanted anywhere
+
+    def test_it_detaches_a_vlan_network_and_an_inactive_one(self, data_center, host, admin):
+        open_vswitch_bridge(host)
+        network = network_create(data_center=data_center, name="prod", vlan=100, user=admin)
+        attach(network, admin)
+        assert detach(network, admin).status == JobStatus.SUCCEEDED
+        assert network.status == NetworkStatus.UNATTACHED
+        assert "ovsbr0" in [i.name() for i in hypervisor.get_connection(host.uri).listAllInterfaces(0)]
+
+        Network.objects.filter(pk=network.pk).update(status=NetworkStatus.INACTIVE)
+        assert detach(network, admin).status == JobStatus.SUCCEEDED  # nothing left there: fine
+        assert network.status == NetworkStatus.UNATTACHED
+
+    def test_an_unreachable_host_keeps_it_with_a_warning_but_the_others_are_cleaned(self, data_center, host, admin):
+        network = network_create(data_center=data_center, name="front", user=admin)
+        attach(network, admin)
+        HostFactory(name="z-gone", cluster=host.cluster, uri=UNREACHABLE, status=HostStatus.NON_RESPONSIVE)
+
+        job = detach(network, admin)
+
+        assert job.status == JobStatus.SUCCEEDED
+        assert job.steps[1]["status"] == StepStatus.FAILED
+        assert network.status == NetworkStatus.UNATTACHED
+        warning = Event.objects.get(code="network.host_failed")
+        assert warning.severity == Severity.WARNING
+        assert "could not be removed from host z-gone (its libvirt network" in warning.message
+        assert Event.objects.get(code="network.unattached").message.endswith("; still defined on z-gone")
+
+    def test_no_host_cleaned_fails_the_job_and_leaves_it_inactive(self, admin):
+        gone = HostFactory(name="gone", uri=UNREACHABLE, status=HostStatus.NON_RESPONSIVE)
+        network = network_create(data_center=gone.cluster.data_center, name="front", user=admin)
+        Network.objects.filter(pk=network.pk).update(status=NetworkStatus.ACTIVE)
+
+        job = detach(network, admin)
+
+        assert job.status == JobStatus.FAILED
+        assert job.error.startswith("Network front could not be removed from any host: gone: Host gone:")
+        assert network.status == NetworkStatus.INACTIVE
+
+    def test_refusals(self, data_center, host, admin):
+        network = network_create(data_center=data_center, name="front", user=admin)
+        with pytest.raises(Conflict, match="is unattached; only an active or inactive network can be detached"):
+            network_detach(network=network, user=admin)
+        Network.objects.filter(pk=network.pk).update(status=NetworkStatus.LOCKED)
+        with pytest.raises(Conflict, match=r"is locked \(another job is working on it\)"):
+            network_detach(network=network, user=admin)
+        assert not Job.objects.exists()
+
+    def test_a_network_that_nics_use_cannot_be_detached(self, data_center, host, admin):
+        network = network_create(data_center=data_center, name="front", user=admin)
+        attach(network, admin)
+        nics_on(network, "web1", "web2")
+
+        with pytest.raises(Conflict) as caught:
+            network_detach(network=network, user=admin)
+
+        assert caught.value.status_code == 409
+        assert caught.value.detail == (
+            "Network front cannot be detached: 2 VM NICs (web1 nic 0, web2 nic 0) use it. "
+            "Remove those NICs or move them to another network first."
+        )
+        assert Network.objects.get(pk=network.pk).status == NetworkStatus.ACTIVE
+        assert network_info(host.uri, network_libvirt_name(network)).active
+
+    def test_a_nic_added_while_the_job_waited_puts_the_network_back_untouched(self, data_center, host, admin):
+        network = network_create(data_center=data_center, name="front", user=admin)
+        attach(network, admin)
+        job = network_detach(network=network, user=admin)
+        nics_on(network, "late")
+
+        detach_task.apply(args=[job.pk, "active"])
+        job.refresh_from_db()
+
+        assert job.status == JobStatus.FAILED and "1 VM NIC (late nic 0) use it" in job.error
+        assert Network.objects.get(pk=network.pk).status == NetworkStatus.ACTIVE
+        assert network_info(host.uri, network_libvirt_name(network)).active
+
+
+class TestRemove:
+    def test_it_removes_an_unattached_network_with_an_event(self, data_center, admin):
+        network = network_create(data_center=data_center, name="front", user=admin)
+        network_remove(network=network, user=admin)
+        assert not Network.objects.exists()
+        assert Event.objects.get(code="network.removed").message == "Network front was removed by admin."
+
+    @pytest.mark.parametrize("status", [NetworkStatus.ACTIVE, NetworkStatus.INACTIVE, NetworkStatus.LOCKED])
+    def test_an_attached_network_must_be_detached_first(self, data_center, admin, status):
+        network = network_create(data_center=data_center, name="front", user=admin)
+        Network.objects.filter(pk=network.pk).update(status=status)
+
+        with pytest.raises(Conflict, match=f"is {status}: detach it first"):
+            network_remove(network=network, user=admin)
+        assert Network.objects.exists()
+
+    def test_a_network_that_nics_use_cannot_be_removed(self, data_center, admin):
+        network = network_create(data_center=data_center, name="front", user=admin)
+        nics_on(network, "db")
+
+        assert network_usage(network) == [("VM NIC", 1, ["db nic 0"])]
+        with pytest.raises(Conflict, match=r"cannot be removed: 1 VM NIC \(db nic 0\) use it"):
+            network_remove(network=network, user=admin)
+        assert Network.objects.exists() and not Event.objects.filter(code="network.removed").exists()

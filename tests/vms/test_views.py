@@ -25,6 +25,7 @@ from vms.choices import DiskStatus, VmStatus
 from vms.models import OperatingSystem, Vm, VmDisk, VmNic
 from vms.services.catalog import instance_types_seed, operating_systems_import
 from vms.services.definition import vm_domain_spec
+from vms.services.macs import macs_allocate
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +104,7 @@ def make_vm(cluster, name: str = "web1", *, os_type: str = "linux-generic", stat
                               path=f"{domain.path}/vm-{vm.uuid}-disk{index}.qcow2")
     for index, network in enumerate(nics):
         VmNic.objects.create(vm=vm, index=index, network=network, data_center=cluster.data_center,
-                             mac=f"56:6f:00:{cluster.data_center.pk:02x}:{vm.pk:02x}:{index:02x}")
+                             mac=macs_allocate(data_center=cluster.data_center, count=1)[0])
     return vm
 
 

@@ -36,7 +36,6 @@ from vms.services.requests import GIB, VmRequest, vm_request_clean
 from vms.services.status import vm_claim, vm_set_status
 
 STATE_POLL_SECONDS = 0.5
-START_WAIT_SECONDS = 30
 # libvirt's domain states as VM statuses.
 STATUS_OF_STATE = {
     "running": VmStatus.UP,
@@ -313,10 +312,9 @@ def vm_poweroff_run(run: JobRun) -> None:
     vm_stopped(vm=vm, user=run.job.user)
 
 
-def vm_stopped(*, vm: Vm, user=None, reason: str = "") -> None:
+def vm_stopped(*, vm: Vm, user=None) -> None:
     """The VM's domain is off: mark it down and discard a stateless run's overlays."""
-    vm_set_status(vm=vm, status=VmStatus.DOWN, expected=STOPPABLE + (VmStatus.MIGRATING,), reason=reason,
-                  user=user)
+    vm_set_status(vm=vm, status=VmStatus.DOWN, expected=STOPPABLE + (VmStatus.MIGRATING,), user=user)
     run_once_discard(vm=vm)
 
 

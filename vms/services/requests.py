@@ -6,7 +6,7 @@ shows the message under that field; nothing is created before all pass."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from django.core.exceptions import ValidationError
 from django.db.models import Max
@@ -61,7 +61,7 @@ class VmRequest:
     disks: tuple[DiskRequest, ...] = ()
     nics: tuple[NicRequest, ...] = ()
     start: bool = False
-    template: object | None = field(default=None)
+    template: object | None = None  # templates are not available yet: must stay empty
 
 
 class Errors:

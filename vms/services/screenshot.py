@@ -8,6 +8,7 @@ import hypervisor
 from vms.choices import ConsoleType, VmStatus
 from vms.models import Vm
 
+# The statuses in which the guest has a screen to show (the VM page's thumbnail polls).
 SHOWS_A_SCREEN = (VmStatus.UP, VmStatus.PAUSED, VmStatus.POWERING_UP, VmStatus.POWERING_DOWN,
                   VmStatus.REBOOT_IN_PROGRESS)
 

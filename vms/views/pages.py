@@ -35,15 +35,12 @@ from vms.choices import ConsoleType, OsFamily, VmStatus
 from vms.forms import RunOnceForm
 from vms.models import OperatingSystem, Vm
 from vms.services import lifecycle
-from vms.services.screenshot import vm_screenshot_png
+from vms.services.screenshot import SHOWS_A_SCREEN, vm_screenshot_png
 from vms.views.wizard import clusters_for_new_vms
 
 PAGE_SIZE = 50
 THUMBNAIL_WIDTH = 320
 SCREEN_REFRESH_SECONDS = 5
-# The statuses in which the guest has a screen to show (the thumbnail polls).
-SHOWS_A_SCREEN = (VmStatus.UP, VmStatus.PAUSED, VmStatus.POWERING_UP, VmStatus.POWERING_DOWN,
-                  VmStatus.REBOOT_IN_PROGRESS)
 VM_SORTS = {
     "name": "name", "status": "status", "cluster": "cluster__name", "host": "host__name", "owner": "owner__username",
     "os": "os_type__name", "memory": "memory_mb", "vcpus": "vcpu_total", "created": "created_at",

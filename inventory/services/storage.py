@@ -296,7 +296,8 @@ def _lock(domain: StorageDomain, *, allowed: tuple[str, ...], user, why: str, re
     if current is None:
         raise Conflict(f"Storage domain {domain.name} no longer exists.")
     if current not in allowed or not storage_domain_set_status(
-        domain=domain, status=StorageDomainStatus.LOCKED, expected=current, reason=f"{why}, by {user}" if user else why, user=user
+        domain=domain, status=StorageDomainStatus.LOCKED, expected=current,
+        reason=f"{why}, by {user}" if user else why, user=user,
     ):
         status = StorageDomain.objects.filter(pk=domain.pk).values_list("status", flat=True).first() or current
         busy = " (another job is working on it)" if status == StorageDomainStatus.LOCKED else ""

@@ -45,6 +45,12 @@ from inventory.choices import HostStatus
 from inventory.choices import NetworkStatus
 from inventory.models import DataCenter, Host, Network
 from inventory.models.network import BRIDGE_NAME_MAX
+from inventory.services.attachment import (
+    Attachable,
+    attachment_lock,
+    attachment_locked,
+    attachment_unlock_after_failure,
+)
 from inventory.services.hosts import CONNECT_TIMEOUT_SECONDS, host_set_status
 from inventory.services.objects import object_create, object_remove, object_update
 
@@ -245,9 +251,9 @@ def network_attach(*, network: Network, user) -> Job:
     network_spec(network)  # refuse a network that cannot be realised before locking it
     hosts = _up_hosts_of(network.data_center)
     with transaction.atomic():
-        _lock(network, allowed=ATTACHABLE_STATES, user=user,
-              why=f"attaching it to the hosts of data center {network.data_center.name}",
-              refusal="only an unattached or inactive network can be attached")
+        attachment_lock(NETWORKS, network, allowed=ATTACHABLE_STATES, user=user,
+                        why=f"attaching it to the hosts of data center {network.data_center.name}",
+                        refusal="only an unattached or inactive network can be attached")
         return job_create(
             title=f"Attach network {network.name}",
             task=network_attach_task,
@@ -258,7 +264,7 @@ def network_attach(*, network: Network, user) -> Job:
 
 
 def network_attach_run(run: JobRun) -> None:
-    network = _locked_network(run)
+    network = attachment_locked(NETWORKS, run)
     spec = network_spec(network)
     done, failures = [], []
     for host in _up_hosts_of(network.data_center):
@@ -287,7 +293,7 @@ def network_attach_run(run: JobRun) -> None:
 
 def network_attach_failed(run: JobRun, message: str) -> None:
     """A failed attach leaves the network inactive (never locked), saying why."""
-    _unlock_after_failure(run, message)
+    attachment_unlock_after_failure(NETWORKS, run, message)
 
 
 def network_detach(*, network: Network, user) -> Job:
@@ -299,9 +305,9 @@ def network_detach(*, network: Network, user) -> Job:
     _refuse_if_used(network, "detached")
     hosts = _all_hosts_of(network.data_center)
     with transaction.atomic():
-        was = _lock(network, allowed=DETACHABLE_STATES, user=user,
-                    why=f"detaching it from the hosts of data center {network.data_center.name}",
-                    refusal="only an active or inactive network can be detached")
+        was = attachment_lock(NETWORKS, network, allowed=DETACHABLE_STATES, user=user,
+                              why=f"detaching it from the hosts of data center {network.data_center.name}",
+                              refusal="only an active or inactive network can be detached")
         return job_create(
             title=f"Detach network {network.name}",
             task=network_detach_task,
@@ -317,7 +323,7 @@ def network_detach_run(run: JobRun, was: str = NetworkStatus.ACTIVE) -> None:
     keeps it (a warning Event names the host); the job fails only when no host
     could be cleaned at all. A NIC that appeared since the request puts the
     network back as it was, untouched."""
-    network = _locked_network(run)
+    network = attachment_locked(NETWORKS, run)
     try:
         _refuse_if_used(network, "detached")
     except Conflict:
@@ -350,7 +356,7 @@ def network_detach_run(run: JobRun, was: str = NetworkStatus.ACTIVE) -> None:
 
 def network_detach_failed(run: JobRun, message: str) -> None:
     """A failed detach leaves the network inactive (never locked), saying why."""
-    _unlock_after_failure(run, message)
+    attachment_unlock_after_failure(NETWORKS, run, message)
 
 
 def network_check_host(*, host: Host) -> list[str]:
@@ -435,40 +441,9 @@ def _all_hosts_of(data_center: DataCenter) -> list[Host]:
                 .order_by("name"))
 
 
-def _lock(network: Network, *, allowed: tuple[str, ...], user, why: str, refusal: str) -> str:
-    """Compare-and-swap the network to locked from one of ``allowed``; returns
-    the status it had. Conflict saying why not otherwise."""
-    current = Network.objects.filter(pk=network.pk).values_list("status", flat=True).first()
-    if current is None:
-        raise Conflict(f"Network {network.name} no longer exists.")
-    if current not in allowed or not network_set_status(
-        network=network, status=NetworkStatus.LOCKED, expected=current, reason=f"{why}, by {user}", user=user
-    ):
-        status = Network.objects.filter(pk=network.pk).values_list("status", flat=True).first() or current
-        busy = " (another job is working on it)" if status == NetworkStatus.LOCKED else ""
-        raise Conflict(f"Network {network.name} is {NetworkStatus.label(status).lower()}{busy}; {refusal}.")
-    return current
-
-
-def _locked_network(run: JobRun) -> Network:
-    """The job's network, re-read; it must still be locked (by this job)."""
-    network = Network.objects.select_related("data_center").get(pk=run.job.target_id)
-    if network.status != NetworkStatus.LOCKED:
-        raise Conflict(
-            f"Network {network.name} is {NetworkStatus.label(network.status).lower()}, "
-            "not locked for this job; nothing was done."
-        )
-    return network
-
-
-def _unlock_after_failure(run: JobRun, message: str) -> None:
-    network = Network.objects.filter(pk=run.job.target_id).first()
-    if network is None:
-        return  # removed meanwhile: nothing left to unlock
-    network_set_status(
-        network=network, status=NetworkStatus.INACTIVE, expected=NetworkStatus.LOCKED,
-        reason=f"{run.job.title} failed: {message}", user=run.job.user, job=run.job,
-    )
+NETWORKS = Attachable(
+    model=Network, noun="Network", set_status=lambda network, **change: network_set_status(network=network, **change)
+)
 
 
 def _on_host(host: Host, operation, *args, **kwargs):

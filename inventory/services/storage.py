@@ -29,6 +29,12 @@ from core.updates import publish
 from hypervisor.storage import PoolInfo, PoolSpec, ensure_dir_pool, pool_info, remove_pool
 from inventory.choices import HostStatus, StorageDomainStatus, StorageType
 from inventory.models import DataCenter, Host, StorageDomain
+from inventory.services.attachment import (
+    Attachable,
+    attachment_lock,
+    attachment_locked,
+    attachment_unlock_after_failure,
+)
 from inventory.services.hosts import CONNECT_TIMEOUT_SECONDS
 from inventory.services.objects import object_remove, object_update
 from inventory.services.spm import spm_review
@@ -126,9 +132,9 @@ def storage_domain_attach(*, domain: StorageDomain, user) -> Job:
     spm = _spm_of(domain.data_center)
     hosts = _hosts_of(domain.data_center, spm)
     with transaction.atomic():
-        _lock(domain, allowed=ATTACHABLE_STATES, user=user,
-              why=f"attaching it to data center {domain.data_center.name} through SPM host {spm.name}",
-              refusal="only an unattached or inactive storage domain can be attached")
+        attachment_lock(STORAGE_DOMAINS, domain, allowed=ATTACHABLE_STATES, user=user,
+                        why=f"attaching it to data center {domain.data_center.name} through SPM host {spm.name}",
+                        refusal="only an unattached or inactive storage domain can be attached")
         return job_create(
             title=f"Attach storage domain {domain.name}",
             task=storage_domain_attach_task,
@@ -139,7 +145,7 @@ def storage_domain_attach(*, domain: StorageDomain, user) -> Job:
 
 
 def storage_domain_attach_run(run: JobRun) -> None:
-    domain = _locked_domain(run)
+    domain = attachment_locked(STORAGE_DOMAINS, run)
     spec = storage_pool_spec(domain)
     spm = _spm_of(domain.data_center)
     for host in _hosts_of(domain.data_center, spm):
@@ -164,7 +170,7 @@ def storage_domain_attach_run(run: JobRun) -> None:
 
 def storage_domain_attach_failed(run: JobRun, message: str) -> None:
     """A failed attach leaves the domain inactive (never locked), saying why."""
-    _unlock_after_failure(run, message)
+    attachment_unlock_after_failure(STORAGE_DOMAINS, run, message)
 
 
 def storage_domain_detach(*, domain: StorageDomain, user) -> Job:
@@ -175,9 +181,9 @@ def storage_domain_detach(*, domain: StorageDomain, user) -> Job:
     spm = _spm_of(domain.data_center)
     hosts = _hosts_of(domain.data_center, spm)
     with transaction.atomic():
-        _lock(domain, allowed=DETACHABLE_STATES, user=user,
-              why=f"detaching it from data center {domain.data_center.name}",
-              refusal="only an active or inactive storage domain can be detached")
+        attachment_lock(STORAGE_DOMAINS, domain, allowed=DETACHABLE_STATES, user=user,
+                        why=f"detaching it from data center {domain.data_center.name}",
+                        refusal="only an active or inactive storage domain can be detached")
         return job_create(
             title=f"Detach storage domain {domain.name}",
             task=storage_domain_detach_task,
@@ -188,7 +194,7 @@ def storage_domain_detach(*, domain: StorageDomain, user) -> Job:
 
 
 def storage_domain_detach_run(run: JobRun) -> None:
-    domain = _locked_domain(run)
+    domain = attachment_locked(STORAGE_DOMAINS, run)
     spm = _spm_of(domain.data_center)
     name = storage_pool_name(domain)
     for host in _hosts_of(domain.data_center, spm):
@@ -214,7 +220,7 @@ def storage_domain_detach_run(run: JobRun) -> None:
 
 
 def storage_domain_detach_failed(run: JobRun, message: str) -> None:
-    _unlock_after_failure(run, message)
+    attachment_unlock_after_failure(STORAGE_DOMAINS, run, message)
 
 
 def storage_domain_refresh(*, domain: StorageDomain) -> PoolInfo:
@@ -291,40 +297,10 @@ def _hosts_of(data_center: DataCenter, spm: Host) -> list[Host]:
     return [spm, *(host for host in hosts if host.pk != spm.pk)]
 
 
-def _lock(domain: StorageDomain, *, allowed: tuple[str, ...], user, why: str, refusal: str) -> None:
-    current = StorageDomain.objects.filter(pk=domain.pk).values_list("status", flat=True).first()
-    if current is None:
-        raise Conflict(f"Storage domain {domain.name} no longer exists.")
-    if current not in allowed or not storage_domain_set_status(
-        domain=domain, status=StorageDomainStatus.LOCKED, expected=current,
-        reason=f"{why}, by {user}" if user else why, user=user,
-    ):
-        status = StorageDomain.objects.filter(pk=domain.pk).values_list("status", flat=True).first() or current
-        busy = " (another job is working on it)" if status == StorageDomainStatus.LOCKED else ""
-        raise Conflict(
-            f"Storage domain {domain.name} is {StorageDomainStatus.label(status).lower()}{busy}; {refusal}."
-        )
-
-
-def _locked_domain(run: JobRun) -> StorageDomain:
-    """The job's domain, re-read; it must still be locked (by this job)."""
-    domain = StorageDomain.objects.select_related("data_center").get(pk=run.job.target_id)
-    if domain.status != StorageDomainStatus.LOCKED:
-        raise Conflict(
-            f"Storage domain {domain.name} is {StorageDomainStatus.label(domain.status).lower()}, "
-            "not locked for this job; nothing was done."
-        )
-    return domain
-
-
-def _unlock_after_failure(run: JobRun, message: str) -> None:
-    domain = StorageDomain.objects.filter(pk=run.job.target_id).first()
-    if domain is None:
-        return  # removed meanwhile: nothing left to unlock
-    storage_domain_set_status(
-        domain=domain, status=StorageDomainStatus.INACTIVE, expected=StorageDomainStatus.LOCKED,
-        reason=f"{run.job.title} failed: {message}", user=run.job.user, job=run.job,
-    )
+STORAGE_DOMAINS = Attachable(
+    model=StorageDomain, noun="Storage domain",
+    set_status=lambda domain, **change: storage_domain_set_status(domain=domain, **change),
+)
 
 
 def _on_host(host: Host, operation, *args):

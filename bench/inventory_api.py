@@ -53,23 +53,26 @@ class PageFigures:
     sql: list[str]
 
 
-def arguments_parse() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments_parser(*, description: str, counted: str, sizes: list[int]) -> argparse.ArgumentParser:
+    """The options every list benchmark takes; ``counted`` names what a size counts."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--database-url",
         help="run on this database server instead of a throwaway SQLite file; the benchmark "
         "creates and drops its own database <name>_bench there, never touching <name>",
     )
     parser.add_argument(
-        "--sizes", default=",".join(map(str, DEFAULT_SIZES)),
-        help="host counts to count queries at, comma-separated; latency is timed at the largest "
-        f"(default {','.join(map(str, DEFAULT_SIZES))})",
+        "--sizes", default=",".join(map(str, sizes)), type=lambda text: sorted({int(n) for n in text.split(",")}),
+        help=f"{counted} counts to count queries at, comma-separated; latency is timed at the largest "
+        f"(default {','.join(map(str, sizes))})",
     )
-    parser.add_argument("--repeats", type=int, default=50, help="timed requests per endpoint (default 50)")
+    parser.add_argument("--repeats", type=int, default=50, help="timed requests per page (default 50)")
     parser.add_argument("--sql", action="store_true", help="also print each page's SQL at the largest size")
-    args = parser.parse_args()
-    args.sizes = sorted({int(size) for size in args.sizes.split(",")})
-    return args
+    return parser
+
+
+def arguments_parse() -> argparse.Namespace:
+    return arguments_parser(description=__doc__, counted="host", sizes=DEFAULT_SIZES).parse_args()
 
 
 def django_configure(database_url: str | None, scratch: Path) -> None:

@@ -87,34 +87,13 @@ PAGES = [
 ]
 
 
-@dataclass
-class PageFigures:
-    """One page at one fleet size."""
-
-    queries: int
-    rows: int  # rows on the page
-    count: int  # the total the page reports
-    sql: list[str]
+PageFigures = inventory_api.PageFigures
 
 
 def arguments_parse() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        "--database-url",
-        help="run on this database server instead of a throwaway SQLite file; the benchmark "
-        "creates and drops its own database <name>_bench there, never touching <name>",
-    )
-    parser.add_argument(
-        "--sizes", default=",".join(map(str, DEFAULT_SIZES)),
-        help="VM counts to count queries at, comma-separated; latency is timed at the largest "
-        f"(default {','.join(map(str, DEFAULT_SIZES))})",
-    )
-    parser.add_argument("--repeats", type=int, default=50, help="timed requests per page (default 50)")
+    parser = inventory_api.arguments_parser(description=__doc__, counted="VM", sizes=DEFAULT_SIZES)
     parser.add_argument("--seed", type=int, default=1, help="random seed of the fleet (default 1)")
-    parser.add_argument("--sql", action="store_true", help="also print each page's SQL at the largest size")
-    args = parser.parse_args()
-    args.sizes = sorted({int(size) for size in args.sizes.split(",")})
-    return args
+    return parser.parse_args()
 
 
 def hosts_for(vms: int) -> int:
@@ -287,7 +266,7 @@ def page_measure(clients: dict[str, Any], page: Page) -> PageFigures:
         rows = len(PAGE_ROW.findall(response.content))
         total = PAGE_TOTAL.search(response.content)
         count = int(total.group(1)) if total else 0
-    return PageFigures(queries=len(captured.captured_queries), rows=rows, count=count,
+    return PageFigures(queries=len(captured.captured_queries), page_size=rows, count=count,
                        sql=[query["sql"] for query in captured.captured_queries])
 
 
@@ -391,13 +370,13 @@ def results_print(figures: dict[str, dict[int, PageFigures]], latencies: dict[st
         if not met:
             missed.append(page.label)
         cells = "".join(f"{count:<8}" for count in counts)
-        print(f"{page.label:<38}{last.rows:>5}{last.count:>7}  {cells}"
+        print(f"{page.label:<38}{last.page_size:>5}{last.count:>7}  {cells}"
               f"{'constant' if constant else 'GROWS':<9}{median:>10.1f}{p95:>9.1f}{sql_times[page.label]:>8.1f}  "
               f"{'met' if met else 'MISSED'}")
     print(f"\nrows and count at {largest} VMs; q@N: SQL queries for the page at N VMs; "
           f"goal: median under {GOAL_MS:.0f} ms per page at {largest} VMs: "
           + ("met by every page" if not missed else f"missed by {len(missed)} of {len(PAGES)} pages"))
-    rows_by_size = {size: [figures[page.label][size].rows for page in PAGES] for size in sizes}
+    rows_by_size = {size: [figures[page.label][size].page_size for page in PAGES] for size in sizes}
     print("rows per page at each size (same order): "
           + "; ".join(f"{size}: {' '.join(map(str, rows))}" for size, rows in rows_by_size.items()))
     if show_sql:

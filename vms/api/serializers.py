@@ -15,20 +15,19 @@ from vms.models import InstanceType, OperatingSystem, Vm, VmDisk, VmNic
 from vms.services.requests import DiskRequest, NicRequest, VmRequest
 
 
+SIZES = ("memory_mb", "vcpus", "disk_gb")
+
+
+@extend_schema_field({"type": "object", "properties": {name: {"type": "integer"} for name in SIZES}})
 class SizingField(serializers.Field):
+    """An OS's minimum or recommended {memory_mb, vcpus, disk_gb}."""
+
     def __init__(self, prefix: str, **kwargs):
         self.prefix = prefix
         super().__init__(source="*", read_only=True, **kwargs)
 
     def to_representation(self, os_type):
-        return {
-            name: getattr(os_type, f"{self.prefix}_{name}")
-            for name in ("memory_mb", "vcpus", "disk_gb")
-        }
-
-
-SIZING_SCHEMA = {"type": "object", "properties": {n: {"type": "integer"} for n in ("memory_mb", "vcpus", "disk_gb")}}
-extend_schema_field(SIZING_SCHEMA)(SizingField)
+        return {name: getattr(os_type, f"{self.prefix}_{name}") for name in SIZES}
 
 
 class OperatingSystemSerializer(serializers.ModelSerializer):

@@ -12,10 +12,10 @@ from core.errors import Conflict
 from core.events import event_record
 from core.jobs import JobRun, job_create
 from core.models import Job, Severity
+from core.objects import object_remove, object_update
 from core.updates import publish
 from inventory.choices import HostStatus
 from inventory.models import SPM_DEFAULT_PRIORITY, Host
-from inventory.services.objects import object_remove, object_update
 from inventory.services.spm import spm_review
 
 logger = logging.getLogger(__name__)

@@ -19,9 +19,10 @@ from django.views.decorators.http import require_POST
 from core.crud import Kind, object_remove_page
 from core.errors import PortalError
 from core.permissions import require_permission
-from inventory import forms, power, selectors, services
+from inventory import forms, selectors, services
 from inventory.services.images import image_remove as image_remove_service
 from inventory.services.images import image_upload as image_upload_service
+from inventory.services.power import host_power_test
 from inventory.uploads import discard, upload_handlers_for, uploaded_file_path
 
 
@@ -128,7 +129,7 @@ def host_power_test(request, pk: int):
     host = get_object_or_404(selectors.hosts_visible_to(request.user), pk=pk)
     try:
         require_permission(request.user, "change", host)
-        status = power.host_power_test(host=host, user=request.user, timeout=5)
+        status = host_power_test(host=host, user=request.user, timeout=5)
     except PortalError as error:
         messages.error(request, f"Power management test failed: {error.detail}")
     else:

@@ -12,7 +12,7 @@ from inventory import selectors
 from inventory.capacity import cluster_capacity, clusters_commitment, host_workloads, hosts_commitment
 from inventory.choices import PowerAgent
 from inventory.forms import IMAGE_DOMAIN_TYPES
-from inventory.power import DEFAULT_IPMI_PORT
+from inventory.bmc import DEFAULT_IPMI_PORT
 from inventory.selectors import data_center_status
 from inventory.services.network import network_usage
 

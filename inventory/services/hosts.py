@@ -155,7 +155,7 @@ def host_add(
     *, name: str, cluster, uri: str, spm_priority: int = SPM_DEFAULT_PRIORITY, user, **power_fields
 ) -> tuple[Host, Job]:
     """Add a host (status installing) and start the job that connects to it.
-    `power_fields` are the pm_* fields from inventory.power.host_power_fields."""
+    `power_fields` are the pm_* fields from inventory.services.power.host_power_fields."""
     from inventory.tasks import host_add_task
 
     with transaction.atomic():

@@ -1,8 +1,11 @@
 """The BMC driver (inventory/bmc.py) alone: ipmitool against OpenIPMI's ipmi_sim,
 and the settings it refuses before anything runs. No database, no Django."""
 
+import os
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -238,3 +241,9 @@ def test_it_scrubs_the_password_from_whatever_ipmitool_says():
     settings = PowerSettings(agent="ipmilan", address="10.0.0.9", username="root", password="hunter2")
     error = driver._failure(settings, ["chassis", "power", "status"], "odd failure near hunter2\n", 1)
     assert "hunter2" not in str(error) and "***" in str(error)
+
+
+def test_the_driver_imports_without_django():
+    check = "import sys, inventory.bmc; sys.exit(any(m.split('.')[0] == 'django' for m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", check], env={"PATH": os.environ["PATH"]},
+                          cwd=Path(driver.__file__).parents[1]).returncode == 0

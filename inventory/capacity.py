@@ -76,6 +76,11 @@ def host_workloads(host_id: int) -> list[Workload]:
     return [workload for source in _host_workload_sources for workload in source(host_id)]
 
 
+def percent(part: int, whole: int) -> int:
+    """`part` of `whole` in whole percent, as the capacity bars draw it (0 when there is no whole)."""
+    return round(100 * part / whole) if whole else 0
+
+
 @dataclass(frozen=True)
 class ClusterCapacity:
     physical_memory_mb: int
@@ -83,6 +88,14 @@ class ClusterCapacity:
     memory_committed_mb: int
     vcpus: int
     vcpus_committed: int
+
+    def bars(self) -> list[tuple[str, int]]:
+        """(label, percent) of memory and vCPUs committed: the cluster page's and the dashboard's bars."""
+        return [
+            (f"Memory committed: {self.memory_committed_mb} of {self.memory_mb} MiB",
+             percent(self.memory_committed_mb, self.memory_mb)),
+            (f"vCPUs committed: {self.vcpus_committed} of {self.vcpus}", percent(self.vcpus_committed, self.vcpus)),
+        ]
 
 
 def cluster_capacity(cluster, commitment: Commitment) -> ClusterCapacity:

@@ -1,38 +1,29 @@
-"""Create, edit and remove pages and the host actions. Every change goes
-through the same services as the API; refusals become form or page messages."""
+"""The inventory's pages that change things: the kinds given to core's generic
+create, edit and remove pages, the action buttons (host refresh, activate,
+power test; storage and network attach, detach) and image upload and removal.
+Every change goes through the same services as the API; refusals become form
+or page messages."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.forms import ModelForm
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from core.crud import Kind, object_remove_page
 from core.errors import PortalError
 from core.permissions import require_permission
-from inventory import forms, power, selectors, services
+from inventory import forms, selectors, services
 from inventory.services.images import image_remove as image_remove_service
 from inventory.services.images import image_upload as image_upload_service
+from inventory.services.power import host_power_test
 from inventory.uploads import discard, upload_handlers_for, uploaded_file_path
-
-
-def _create_plain(form: ModelForm, user):
-    return services.object_create(model=form._meta.model, fields=form.cleaned_data, user=user), None
-
-
-def _update_plain(obj, form: ModelForm, user):
-    return services.object_update(obj=obj, fields=form.cleaned_data, user=user)
-
-
-def _remove_plain(obj, user):
-    services.object_remove(obj=obj, user=user)
 
 
 def _update_storage(domain, form: ModelForm, user):
@@ -67,94 +58,20 @@ def _remove_host(host, user):
     services.host_remove(host=host, user=user)
 
 
-@dataclass(frozen=True)
-class Kind:
-    name: str
-    label: str
-    plural: str
-    url_prefix: str
-    form: type[ModelForm]
-    selector: Callable
-    create: Callable = _create_plain
-    update: Callable = _update_plain
-    remove: Callable = _remove_plain
-
-
-# Keyed by the list pages' URL segment: /datacenters/new/, /hosts/3/edit/ ...
-KINDS = {
-    "datacenters": Kind("datacenters", "data center", "Data centers", "inventory:datacenter", forms.DataCenterForm, selectors.data_centers_visible_to),
-    "clusters": Kind("clusters", "cluster", "Clusters", "inventory:cluster", forms.ClusterForm, selectors.clusters_visible_to),
-    "hosts": Kind("hosts", "host", "Hosts", "inventory:host", forms.HostForm, selectors.hosts_visible_to,
-                 create=_create_host, update=_update_host, remove=_remove_host),
-    "storage": Kind("storage", "storage domain", "Storage domains", "inventory:storagedomain", forms.StorageDomainForm,
-                    selectors.storage_domains_visible_to, update=_update_storage, remove=_remove_storage),
-    "networks": Kind("networks", "network", "Networks", "inventory:network", forms.NetworkForm,
-                     selectors.networks_visible_to, create=_create_network, update=_update_network,
-                     remove=_remove_network),
-}
-
-
-def _kind(name: str) -> Kind:
-    if name not in KINDS:
-        raise Http404
-    return KINDS[name]
-
-
-def _render_form(request, kind: Kind, form: ModelForm, obj=None):
-    return render(request, "inventory/object_form.html", {"kind": kind, "form": form, "object": obj})
-
-
-@login_required
-def object_create(request, kind_name: str):
-    kind = _kind(kind_name)
-    form = kind.form(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            require_permission(request.user, "create")
-            obj, job = kind.create(form, request.user)
-        except PortalError as error:
-            form.add_error(None, error.detail)
-        else:
-            if job is not None:
-                messages.info(request, f"{kind.label.capitalize()} {obj} is being added: follow the job.")
-                return redirect("core:job-detail", job.pk)
-            messages.success(request, f"{kind.label.capitalize()} {obj} was created.")
-            return redirect(f"{kind.url_prefix}-detail", obj.pk)
-    return _render_form(request, kind, form)
-
-
-@login_required
-def object_edit(request, kind_name: str, pk: int):
-    kind = _kind(kind_name)
-    obj = get_object_or_404(kind.selector(request.user), pk=pk)
-    form = kind.form(request.POST or None, instance=kind.form._meta.model.objects.get(pk=pk))
-    if request.method == "POST" and form.is_valid():
-        try:
-            require_permission(request.user, "change", obj)
-            kind.update(obj, form, request.user)
-        except PortalError as error:
-            form.add_error(None, error.detail)
-        else:
-            messages.success(request, f"{kind.label.capitalize()} {obj} was saved.")
-            return redirect(f"{kind.url_prefix}-detail", obj.pk)
-    return _render_form(request, kind, form, obj)
-
-
-@login_required
-def object_remove(request, kind_name: str, pk: int):
-    kind = _kind(kind_name)
-    obj = get_object_or_404(kind.selector(request.user), pk=pk)
-    if request.method == "POST":
-        try:
-            require_permission(request.user, "delete", obj)
-            kind.remove(obj, request.user)
-        except PortalError as error:
-            messages.error(request, error.detail)
-            return redirect(f"{kind.url_prefix}-detail", obj.pk)
-        messages.success(request, f"{kind.label.capitalize()} {obj} was removed.")
-        return redirect(f"{kind.url_prefix}-list")
-    return render(request, "inventory/object_remove.html", {"kind": kind, "object": obj,
-                                                             "cancel_url": reverse(f"{kind.url_prefix}-detail", args=[pk])})
+# The kinds with generic create, edit and remove pages (core/crud.py), mounted
+# by inventory/urls.py; plain rows use core's object services, the others their own.
+DATACENTERS = Kind("datacenters", "data center", "Data centers", "inventory:datacenter", forms.DataCenterForm,
+                   selectors.data_centers_visible_to)
+CLUSTERS = Kind("clusters", "cluster", "Clusters", "inventory:cluster", forms.ClusterForm, selectors.clusters_visible_to)
+HOSTS = Kind("hosts", "host", "Hosts", "inventory:host", forms.HostForm, selectors.hosts_visible_to,
+             create=_create_host, update=_update_host, remove=_remove_host)
+STORAGE_DOMAINS = Kind("storage", "storage domain", "Storage domains", "inventory:storagedomain",
+                       forms.StorageDomainForm, selectors.storage_domains_visible_to,
+                       update=_update_storage, remove=_remove_storage)
+NETWORKS = Kind("networks", "network", "Networks", "inventory:network", forms.NetworkForm,
+                selectors.networks_visible_to, create=_create_network, update=_update_network,
+                remove=_remove_network)
+KINDS = (DATACENTERS, CLUSTERS, HOSTS, STORAGE_DOMAINS, NETWORKS)
 
 
 def _start_job(request, kind: Kind, pk: int, start: Callable, argument: str):
@@ -172,37 +89,37 @@ def _start_job(request, kind: Kind, pk: int, start: Callable, argument: str):
 @login_required
 @require_POST
 def host_refresh(request, pk: int):
-    return _start_job(request, KINDS["hosts"], pk, services.host_refresh, "host")
+    return _start_job(request, HOSTS, pk, services.host_refresh, "host")
 
 
 @login_required
 @require_POST
 def host_activate(request, pk: int):
-    return _start_job(request, KINDS["hosts"], pk, services.host_activate, "host")
+    return _start_job(request, HOSTS, pk, services.host_activate, "host")
 
 
 @login_required
 @require_POST
 def storage_attach(request, pk: int):
-    return _start_job(request, KINDS["storage"], pk, services.storage_domain_attach, "domain")
+    return _start_job(request, STORAGE_DOMAINS, pk, services.storage_domain_attach, "domain")
 
 
 @login_required
 @require_POST
 def storage_detach(request, pk: int):
-    return _start_job(request, KINDS["storage"], pk, services.storage_domain_detach, "domain")
+    return _start_job(request, STORAGE_DOMAINS, pk, services.storage_domain_detach, "domain")
 
 
 @login_required
 @require_POST
 def network_attach(request, pk: int):
-    return _start_job(request, KINDS["networks"], pk, services.network_attach, "network")
+    return _start_job(request, NETWORKS, pk, services.network_attach, "network")
 
 
 @login_required
 @require_POST
 def network_detach(request, pk: int):
-    return _start_job(request, KINDS["networks"], pk, services.network_detach, "network")
+    return _start_job(request, NETWORKS, pk, services.network_detach, "network")
 
 
 @login_required
@@ -212,7 +129,7 @@ def host_power_test(request, pk: int):
     host = get_object_or_404(selectors.hosts_visible_to(request.user), pk=pk)
     try:
         require_permission(request.user, "change", host)
-        status = power.host_power_test(host=host, user=request.user, timeout=5)
+        status = host_power_test(host=host, user=request.user, timeout=5)
     except PortalError as error:
         messages.error(request, f"Power management test failed: {error.detail}")
     else:
@@ -269,5 +186,4 @@ def image_remove(request, pk: int):
         else:
             messages.success(request, f"Image {image.name} was removed.")
         return redirect(list_url)
-    return render(request, "inventory/object_remove.html",
-                  {"kind": {"label": "image"}, "object": image, "cancel_url": list_url})
+    return object_remove_page(request, label="image", obj=image, cancel_url=list_url)

@@ -9,7 +9,7 @@ import hypervisor
 from core.errors import InvalidInput
 from inventory.choices import ImageContent, StorageDomainType
 from inventory.models import Cluster, DataCenter, Host, Network, StorageDomain
-from inventory.power import host_power_fields
+from inventory.services.power import host_power_fields
 
 POWER_FIELDS = ("enabled", "agent", "address", "port", "username", "options")
 from inventory.scheduling import scheduling_parameters_clean

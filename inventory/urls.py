@@ -1,5 +1,9 @@
+"""The inventory's pages. Every pattern names its own path: the create, edit and
+remove pages come from core/crud.py, one set per kind, so no order matters."""
+
 from django.urls import path
 
+from core.crud import kind_urls
 from inventory import edit_views, views
 
 app_name = "inventory"
@@ -24,7 +28,5 @@ urlpatterns = [
     path("storage/<int:pk>/detach/", edit_views.storage_detach, name="storagedomain-detach"),
     path("networks/<int:pk>/attach/", edit_views.network_attach, name="network-attach"),
     path("networks/<int:pk>/detach/", edit_views.network_detach, name="network-detach"),
-    path("<str:kind_name>/new/", edit_views.object_create, name="object-create"),
-    path("<str:kind_name>/<int:pk>/edit/", edit_views.object_edit, name="object-edit"),
-    path("<str:kind_name>/<int:pk>/remove/", edit_views.object_remove, name="object-remove"),
+    *(pattern for kind in edit_views.KINDS for pattern in kind_urls(kind)),
 ]

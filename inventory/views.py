@@ -9,10 +9,10 @@ from django.shortcuts import get_object_or_404, render
 
 from core.selectors import events_visible_to
 from inventory import selectors
-from inventory.capacity import cluster_capacity, clusters_commitment, host_workloads, hosts_commitment
+from inventory.capacity import cluster_capacity, clusters_commitment, host_workloads, hosts_commitment, percent
 from inventory.choices import PowerAgent
 from inventory.forms import IMAGE_DOMAIN_TYPES
-from inventory.power import DEFAULT_IPMI_PORT
+from inventory.bmc import DEFAULT_IPMI_PORT
 from inventory.selectors import data_center_status
 from inventory.services.network import network_usage
 
@@ -31,10 +31,6 @@ def _search_and_sort(request, queryset: QuerySet, *, search: tuple[str, ...], so
     if sort.lstrip("-") in sorts:
         queryset = queryset.order_by(("-" if sort.startswith("-") else "") + sorts[sort.lstrip("-")], "pk")
     return queryset, {"sort_fields": list(sorts)}
-
-
-def _percent(part: int, whole: int) -> int:
-    return round(100 * part / whole) if whole else 0
 
 
 @login_required
@@ -78,12 +74,7 @@ def cluster_detail(request, pk: int):
     return render(request, "inventory/cluster_detail.html", {
         "cluster": cluster,
         "capacity": capacity,
-        "capacity_bars": [
-            (f"Memory committed: {capacity.memory_committed_mb} of {capacity.memory_mb} MiB",
-             _percent(capacity.memory_committed_mb, capacity.memory_mb)),
-            (f"vCPUs committed: {capacity.vcpus_committed} of {capacity.vcpus}",
-             _percent(capacity.vcpus_committed, capacity.vcpus)),
-        ],
+        "capacity_bars": capacity.bars(),
         "hosts": selectors.hosts_visible_to(request.user).filter(cluster=cluster),
         "events": _events_about(request.user, cluster),
     })
@@ -116,7 +107,7 @@ def host_detail(request, pk: int):
         "is_spm": host.cluster.data_center.spm_host_id == host.pk,
         "commitment": commitment,
         "memory_bar": (f"Memory committed: {commitment.memory_mb} of {host.memory_mb or 0} MiB physical",
-                       _percent(commitment.memory_mb, host.memory_mb or 0)),
+                       percent(commitment.memory_mb, host.memory_mb or 0)),
         "workloads": host_workloads(host.pk),
         "events": _events_about(request.user, host),
     })

@@ -10,7 +10,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include("portal.api")),
     path("", include("core.urls")),
-    # Before inventory's catch-all "<kind>/new/", which would take "vms/new/".
     path("vms/", include("vms.urls")),
     path("", include("inventory.urls")),
 ]

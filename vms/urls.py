@@ -1,6 +1,8 @@
 from django.urls import path
 
+from core.crud import ObjectCreateView, ObjectEditView, ObjectRemoveView
 from vms.views import instance_types, pages, wizard
+from vms.views.instance_types import INSTANCE_TYPES
 
 app_name = "vms"
 urlpatterns = [
@@ -9,10 +11,10 @@ urlpatterns = [
     path("new/summary/", wizard.vm_wizard_summary, name="wizard-summary"),
     path("new/os-types/", wizard.vm_wizard_os_options, name="wizard-os-options"),
     path("instance-types/", instance_types.instancetype_list, name="instancetype-list"),
-    path("instance-types/new/", instance_types.instancetype_create, name="instancetype-create"),
-    # The edit page is the preset's page: object_form.html links back to "<prefix>-detail".
-    path("instance-types/<int:pk>/", instance_types.instancetype_edit, name="instancetype-detail"),
-    path("instance-types/<int:pk>/remove/", instance_types.instancetype_remove, name="instancetype-remove"),
+    path("instance-types/new/", ObjectCreateView.as_view(kind=INSTANCE_TYPES), name="instancetype-create"),
+    # A preset's edit page is its page.
+    path("instance-types/<int:pk>/", ObjectEditView.as_view(kind=INSTANCE_TYPES), name="instancetype-detail"),
+    path("instance-types/<int:pk>/remove/", ObjectRemoveView.as_view(kind=INSTANCE_TYPES), name="instancetype-remove"),
     path("<int:pk>/", pages.vm_detail, name="vm-detail"),
     path("<int:pk>/screen/", pages.vm_screen, name="vm-screen"),
     path("<int:pk>/screenshot.png", pages.vm_screenshot, name="vm-screenshot"),

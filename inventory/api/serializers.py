@@ -8,7 +8,7 @@ from core.errors import InvalidInput
 from inventory.capacity import cluster_capacity, clusters_commitment, hosts_commitment
 from inventory.choices import PowerAgent
 from inventory.models import Cluster, DataCenter, Host, Image, Network, StorageDomain
-from inventory.power import host_power_fields
+from inventory.services.power import host_power_fields
 from inventory.scheduling import scheduling_parameters_clean
 from inventory.selectors import data_center_status
 from inventory.validation import storage_path_clean, storage_source_errors

@@ -9,7 +9,7 @@ from core.errors import InvalidInput
 from core.permissions import require_permission
 from inventory import selectors, services
 from inventory.capacity import clusters_commitment, hosts_commitment
-from inventory.power import host_power_test
+from inventory.services.power import host_power_test
 from inventory.services.images import image_remove, image_upload
 from inventory.uploads import QUERY_PARAMETER, discard, upload_handlers_for, uploaded_file_path
 from inventory.api.serializers import (

@@ -1,6 +1,7 @@
 """Business rules of the inventory. Interfaces and tasks call these; only
 these talk to the hypervisor package."""
 
+from core.objects import object_create, object_remove, object_update
 from inventory.services.hosts import (
     host_activate,
     host_activate_run,
@@ -25,7 +26,6 @@ from inventory.services.network import (
     network_remove,
     network_update,
 )
-from inventory.services.objects import object_create, object_remove, object_update
 from inventory.services.seed import demo_seed
 from inventory.services.spm import spm_review
 from inventory.services.storage import (

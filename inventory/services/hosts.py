@@ -12,10 +12,10 @@ from core.errors import Conflict
 from core.events import event_record
 from core.jobs import JobRun, job_create
 from core.models import Job, Severity
+from core.objects import object_remove, object_update
 from core.updates import publish
 from inventory.choices import HostStatus
 from inventory.models import SPM_DEFAULT_PRIORITY, Host
-from inventory.services.objects import object_remove, object_update
 from inventory.services.spm import spm_review
 
 logger = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def host_add(
     *, name: str, cluster, uri: str, spm_priority: int = SPM_DEFAULT_PRIORITY, user, **power_fields
 ) -> tuple[Host, Job]:
     """Add a host (status installing) and start the job that connects to it.
-    `power_fields` are the pm_* fields from inventory.power.host_power_fields."""
+    `power_fields` are the pm_* fields from inventory.services.power.host_power_fields."""
     from inventory.tasks import host_add_task
 
     with transaction.atomic():

@@ -33,6 +33,7 @@ from core.errors import Conflict, InvalidInput
 from core.events import event_record
 from core.jobs import JobRun, job_create
 from core.models import Job, Severity
+from core.objects import object_create, object_remove, object_update
 from core.updates import publish
 from hypervisor.network import (
     BridgeNetworkSpec,
@@ -52,7 +53,6 @@ from inventory.services.attachment import (
     attachment_unlock_after_failure,
 )
 from inventory.services.hosts import CONNECT_TIMEOUT_SECONDS, host_set_status
-from inventory.services.objects import object_create, object_remove, object_update
 
 NETWORK_PREFIX = "pt-net-"
 # The Open vSwitch bridge a VLAN network is put on when no bridge is given.

@@ -25,6 +25,7 @@ from core.errors import Conflict, InvalidInput, PortalError
 from core.events import event_record
 from core.jobs import JobRun, job_create
 from core.models import Job, Severity
+from core.objects import object_remove, object_update
 from core.updates import publish
 from hypervisor.storage import PoolInfo, PoolSpec, ensure_dir_pool, pool_info, remove_pool
 from inventory.choices import HostStatus, StorageDomainStatus, StorageType
@@ -36,7 +37,6 @@ from inventory.services.attachment import (
     attachment_unlock_after_failure,
 )
 from inventory.services.hosts import CONNECT_TIMEOUT_SECONDS
-from inventory.services.objects import object_remove, object_update
 from inventory.services.spm import spm_review
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The UI's create, edit and remove pages, and the host action buttons."""
 
 import pytest
-from django.urls import reverse
+from django.urls import NoReverseMatch, resolve, reverse
 
 from core.models import Event, Job
 from inventory.choices import HostStatus
@@ -164,3 +164,17 @@ def test_it_offers_attach_for_an_unattached_domain_and_explains_a_refusal(logged
     assert reverse("inventory:storagedomain-attach", args=[domain.pk]) in page
     response = logged_in.post(reverse("inventory:storagedomain-attach", args=[domain.pk]), follow=True)
     assert "no SPM" in response.content.decode()
+
+
+@pytest.mark.parametrize("segment", ["datacenters", "clusters", "hosts", "storage", "networks"])
+def test_each_kind_has_its_own_explicit_create_edit_and_remove_paths(segment):
+    assert reverse("inventory:object-create", args=[segment]) == f"/{segment}/new/"
+    assert reverse("inventory:object-edit", args=[segment, 7]) == f"/{segment}/7/edit/"
+    assert reverse("inventory:object-remove", args=[segment, 7]) == f"/{segment}/7/remove/"
+    assert resolve(f"/{segment}/new/").func.view_initkwargs["kind"].segment == segment
+
+
+def test_no_inventory_pattern_takes_another_apps_path():
+    assert resolve("/vms/new/").url_name == "vm-create"
+    with pytest.raises(NoReverseMatch):
+        reverse("inventory:object-create", args=["vms"])

@@ -6,9 +6,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.serializers import JobAcceptedSerializer, JobSerializer
+from core.objects import object_create, object_remove, object_update
 from core.permissions import has_permission, require_permission
 from inventory.models import Host
-from inventory.services.objects import object_create, object_remove, object_update
 from vms import selectors
 from vms.api.serializers import InstanceTypeSerializer, OperatingSystemSerializer, VmSerializer
 from vms.choices import ConsoleType

@@ -1,5 +1,6 @@
-"""Create, edit and remove the plain inventory objects (data centers, clusters,
-storage domains); each change leaves an Event naming who did what."""
+"""Create, edit and remove any plain model row (data centers, clusters,
+instance types ...), and the common last step of the richer services (hosts,
+storage domains, networks); each change leaves an Event naming who did what."""
 
 from __future__ import annotations
 

@@ -1,8 +1,12 @@
-"""Out-of-band power management: a host's BMC, reached with ipmitool.
+"""The BMC driver: a machine's baseboard management controller, reached with
+ipmitool, for out-of-band power management.
 
-The functions here take plain settings, never models, so fencing, the API's
-"test" button and a management command can share them. Only IPMI over LAN
-(IPMI 2.0, "lanplus") is implemented; Redfish is refused rather than faked.
+Plain Python, no Django: it takes plain settings (never models), runs
+ipmitool, reads its answers and raises its own errors (`BmcSettingsInvalid`
+before anything runs, `BmcError` when the BMC fails us), so it is testable
+alone. inventory/services/power.py reads a Host's settings, records events and
+turns these errors into the portal's. Only IPMI over LAN (IPMI 2.0, "lanplus")
+is implemented; Redfish is refused rather than faked.
 
 ipmitool runs as an argument list (never a shell) with a minimal environment.
 The password travels in IPMI_PASSWORD with `-E`, so it never appears in `ps`
@@ -19,11 +23,7 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 
-from core.errors import InvalidInput, PortalError
-from core.events import event_record
-from core.models import Severity
-from core.secrets import decrypt_secret, encrypt_secret
-from inventory.choices import PowerAgent
+from inventory.choices import PowerAgent  # plain Python too: the agents' names
 
 IPMITOOL = "ipmitool"  # a module constant so tests can point it elsewhere
 IPMITOOL_PACKAGE = "ipmitool"  # the Debian package that provides it
@@ -43,13 +43,13 @@ _STATUS_ANSWER = re.compile(r"^Chassis Power is (on|off)\s*$", re.MULTILINE)
 _COMMAND_REFUSED = re.compile(r"^Set Chassis Power Control to .* failed: (.*)$", re.MULTILINE)
 
 
-class PowerManagementError(PortalError):
-    """The BMC could not be reached, refused us, or said something we do not
-    understand. 503 like an unreachable hypervisor: a machine we depend on
-    is not cooperating, nothing the client sent is wrong."""
+class BmcSettingsInvalid(ValueError):
+    """The settings cannot be used; nothing was run. The message says why."""
 
-    status_code = 503
-    code = "power_management_failed"
+
+class BmcError(Exception):
+    """The BMC could not be reached, refused us, or said something we do not
+    understand. The message is one sentence naming the BMC, never the password."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class PowerSettings:
 
 def power_options_parse(options: str) -> dict[str, str]:
     """The allow-listed options of a comma- or space-separated string, as
-    {"cipher": "3", "privlvl": "operator", ...}. Raises InvalidInput on
+    {"cipher": "3", "privlvl": "operator", ...}. Raises BmcSettingsInvalid on
     anything else: each option becomes an ipmitool argument, so only values
     we know are passed on."""
     parsed: dict[str, str] = {}
@@ -84,20 +84,20 @@ def power_options_parse(options: str) -> dict[str, str]:
         if name == "lanplus":
             # "lanplus=1" is how oVirt spells it; IPMI 1.5 ("lan") is not offered.
             if value not in ("", "1", "true", "yes", "on"):
-                raise InvalidInput(f"power management option {item!r}: only lanplus (IPMI 2.0) is supported")
+                raise BmcSettingsInvalid(f"power management option {item!r}: only lanplus (IPMI 2.0) is supported")
             parsed["lanplus"] = ""
         elif name == "cipher":
             if not value.isdigit() or not 0 <= int(value) <= 17:
-                raise InvalidInput(f"power management option {item!r}: cipher must be a suite number 0-17")
+                raise BmcSettingsInvalid(f"power management option {item!r}: cipher must be a suite number 0-17")
             parsed["cipher"] = str(int(value))
         elif name == "privlvl":
             if value.lower() not in PRIVILEGE_LEVELS:
-                raise InvalidInput(
+                raise BmcSettingsInvalid(
                     f"power management option {item!r}: privlvl must be one of {', '.join(PRIVILEGE_LEVELS)}"
                 )
             parsed["privlvl"] = value.lower()
         else:
-            raise InvalidInput(f"unknown power management option {item!r}; {OPTIONS_HELP}")
+            raise BmcSettingsInvalid(f"unknown power management option {item!r}; {OPTIONS_HELP}")
     return parsed
 
 
@@ -116,27 +116,27 @@ def _address_is_valid(address: str) -> bool:
 
 
 def power_settings_validate(settings: PowerSettings) -> None:
-    """Raise InvalidInput unless `settings` can be used; runs nothing. The API
-    calls it before storing, power_status/power_action before every run."""
+    """Raise BmcSettingsInvalid unless `settings` can be used; runs nothing. The API
+    checks before storing, power_status/power_action before every run."""
     if settings.agent == PowerAgent.REDFISH:
-        raise InvalidInput("power management agent redfish is not supported yet; use ipmilan")
+        raise BmcSettingsInvalid("power management agent redfish is not supported yet; use ipmilan")
     if settings.agent != PowerAgent.IPMILAN:
-        raise InvalidInput(f"unknown power management agent {settings.agent!r}; use ipmilan")
+        raise BmcSettingsInvalid(f"unknown power management agent {settings.agent!r}; use ipmilan")
     if not settings.address:
-        raise InvalidInput("power management needs the BMC's address")
+        raise BmcSettingsInvalid("power management needs the BMC's address")
     if not _address_is_valid(settings.address):
-        raise InvalidInput(f"BMC address {settings.address!r} is neither a host name nor an IP address")
+        raise BmcSettingsInvalid(f"BMC address {settings.address!r} is neither a host name nor an IP address")
     port = settings.port
     if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535):
-        raise InvalidInput(f"BMC port {port!r} is not a port number (1-65535)")
+        raise BmcSettingsInvalid(f"BMC port {port!r} is not a port number (1-65535)")
     if len(settings.username.encode()) > MAX_USERNAME_BYTES:
-        raise InvalidInput(f"IPMI user names have at most {MAX_USERNAME_BYTES} bytes")
+        raise BmcSettingsInvalid(f"IPMI user names have at most {MAX_USERNAME_BYTES} bytes")
     if any(ord(char) < 32 for char in settings.username):
-        raise InvalidInput("the IPMI user name contains control characters")
+        raise BmcSettingsInvalid("the IPMI user name contains control characters")
     if len(settings.password.encode()) > MAX_PASSWORD_BYTES:
-        raise InvalidInput(f"IPMI passwords have at most {MAX_PASSWORD_BYTES} bytes")
+        raise BmcSettingsInvalid(f"IPMI passwords have at most {MAX_PASSWORD_BYTES} bytes")
     if "\0" in settings.password:
-        raise InvalidInput("the IPMI password contains a NUL character")
+        raise BmcSettingsInvalid("the IPMI password contains a NUL character")
     power_options_parse(settings.options)
 
 
@@ -163,7 +163,7 @@ def _ipmitool_call(settings: PowerSettings, words: list[str]) -> tuple[list[str]
     return argv + words, env
 
 
-def _failure(settings: PowerSettings, words: list[str], stderr: str, returncode: int) -> PowerManagementError:
+def _failure(settings: PowerSettings, words: list[str], stderr: str, returncode: int) -> BmcError:
     """Turn ipmitool's complaint into one sentence saying what failed. With -v,
     stderr also carries chatter from probes that failed harmlessly (e.g.
     "Insufficient privilege level" for a vendor extension), so only the lines
@@ -196,7 +196,7 @@ def _failure(settings: PowerSettings, words: list[str], stderr: str, returncode:
             detail += " (power control needs the operator or administrator level; see the option privlvl)"
     else:
         detail = f"ipmitool failed on BMC {ep} (exit status {returncode}): {_last_line(stderr) or 'no message'}"
-    return PowerManagementError(detail)
+    return BmcError(detail)
 
 
 def _last_line(text: str) -> str:
@@ -213,12 +213,12 @@ def _run(settings: PowerSettings, words: list[str], timeout: float) -> str:
             argv, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
         )
     except FileNotFoundError:
-        raise PowerManagementError(
+        raise BmcError(
             f"{IPMITOOL} is not installed on the portal's machine: install the Debian package {IPMITOOL_PACKAGE}"
         ) from None
     except subprocess.TimeoutExpired:
         # subprocess.run has killed ipmitool by now: no retry is left running.
-        raise PowerManagementError(f"no answer from BMC {settings.endpoint} within {timeout:g} s") from None
+        raise BmcError(f"no answer from BMC {settings.endpoint} within {timeout:g} s") from None
     if proc.returncode != 0:
         raise _failure(settings, words, proc.stderr, proc.returncode)
     return proc.stdout
@@ -229,7 +229,7 @@ def power_status(settings: PowerSettings, timeout: float = DEFAULT_TIMEOUT_SECON
     out = _run(settings, ["chassis", "power", "status"], timeout)
     match = _STATUS_ANSWER.search(out)
     if not match:
-        raise PowerManagementError(
+        raise BmcError(
             f"BMC {settings.endpoint} gave a power status we do not understand: {_last_line(out)!r}"
         )
     return match.group(1)
@@ -240,79 +240,9 @@ def power_action(settings: PowerSettings, action: str, timeout: float = DEFAULT_
     Returns once the BMC accepted the command, not once the machine obeyed:
     read power_status to follow it."""
     if action not in ACTIONS:
-        raise InvalidInput(f"unknown power action {action!r}; one of {', '.join(ACTIONS)}")
+        raise BmcSettingsInvalid(f"unknown power action {action!r}; one of {', '.join(ACTIONS)}")
     out = _run(settings, ["chassis", "power", action], timeout)
     if "Chassis Power Control:" not in out:
-        raise PowerManagementError(
+        raise BmcError(
             f"BMC {settings.endpoint} gave an answer we do not understand to power {action}: {_last_line(out)!r}"
         )
-
-
-def host_power_settings(host) -> PowerSettings:
-    """The power settings stored on a Host, with its password decrypted."""
-    return PowerSettings(
-        agent=host.pm_agent,
-        address=host.pm_address,
-        port=host.pm_port,
-        username=host.pm_username,
-        password=decrypt_secret(host.pm_password_encrypted),
-        options=host.pm_options,
-    )
-
-
-def host_power_test(*, host, user, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> str:
-    """Read the host's power status through its BMC and leave an Event with
-    the answer. Works whether or not power management is enabled yet: testing
-    is how an admin checks the settings before enabling them. A failure is
-    recorded as well, then raised for the interface to show."""
-    try:
-        settings = host_power_settings(host)
-        status = power_status(settings, timeout=timeout)
-    except PortalError as error:
-        event_record(
-            code="host.power_test",
-            message=f"Power management test of host {host.name} failed: {error.detail}",
-            severity=Severity.WARNING,
-            user=user,
-            target=host,
-        )
-        raise
-    event_record(
-        code="host.power_test",
-        message=f"Power management of host {host.name} answers through BMC {settings.endpoint}: power is {status}",
-        user=user,
-        target=host,
-    )
-    return status
-
-
-def host_power_fields(*, given: dict, host=None) -> dict:
-    """The Host's pm_* fields for power settings sent by a client. A password
-    left out keeps the stored one, an empty one clears it; settings that are
-    enabled, or name an address, are checked before anything is saved."""
-    current = host_power_settings(host) if host is not None else PowerSettings(agent="", address="")
-    password = given.get("password", current.password)
-    settings = PowerSettings(
-        agent=given.get("agent", current.agent) or PowerAgent.IPMILAN,
-        address=given.get("address", current.address),
-        port=given.get("port", current.port),
-        username=given.get("username", current.username),
-        password=password,
-        options=given.get("options", current.options),
-    )
-    enabled = given.get("enabled", host.pm_enabled if host is not None else False)
-    if enabled or settings.address:
-        power_settings_validate(settings)
-    if "password" in given:
-        encrypted = encrypt_secret(password) if password else ""
-    else:  # kept as stored: encrypting again would differ and read as a change
-        encrypted = host.pm_password_encrypted if host is not None else ""
-    return {
-        "pm_enabled": enabled,
-        "pm_agent": settings.agent,
-        "pm_address": settings.address,
-        "pm_port": settings.port,
-        "pm_username": settings.username,
-        "pm_password_encrypted": encrypted,
-        "pm_options": settings.options,
-    }

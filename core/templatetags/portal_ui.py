@@ -12,8 +12,9 @@ LABEL_CLASSES = {
 }
 
 
-# The ChoiceSets whose labels live.js redraws when an update arrives.
-LIVE_CHOICE_SETS = ("JobStatus", "StepStatus", "HostStatus", "StorageDomainStatus", "NetworkStatus", "VmStatus")
+# The ChoiceSets of the labels live.js redraws from a job's update, by the name
+# live.js gives them. Objects' updates carry their own label and colour (core/status.py).
+LIVE_CHOICE_SETS = {"job": "JobStatus", "step": "StepStatus"}
 
 
 def label_class(choices: type[ChoiceSet], value: str) -> str:
@@ -46,16 +47,13 @@ def status_filter(context, param: str, choice_set: str, label: str):
 
 @register.simple_tag
 def live_labels_json():
-    """The words and colours of the live ChoiceSets, for live.js: one truth."""
-    labels = {
-        name: {
-            value: {"label": ChoiceSet.registry[name].label(value),
-                    "css": label_class(ChoiceSet.registry[name], value)}
-            for value in ChoiceSet.registry[name].values()
-        }
-        for name in LIVE_CHOICE_SETS
+    """For live.js, one truth: the label class of each colour, and the words
+    and colours of the jobs' and steps' statuses."""
+    choices = {
+        kind: {value: {"label": label, "colour": colour} for value, label, colour in ChoiceSet.registry[name].CHOICES}
+        for kind, name in LIVE_CHOICE_SETS.items()
     }
-    return json_script(labels, "live-labels")
+    return json_script({"classes": LABEL_CLASSES, "choices": choices}, "live-labels")
 
 
 @register.filter

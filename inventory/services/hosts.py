@@ -13,7 +13,7 @@ from core.events import event_record
 from core.jobs import JobRun, job_create
 from core.models import Job, Severity
 from core.objects import object_remove, object_update
-from core.updates import publish
+from core.status import StatusKind, status_change
 from inventory.choices import HostStatus
 from inventory.models import SPM_DEFAULT_PRIORITY, Host
 from inventory.services.spm import spm_review
@@ -29,28 +29,19 @@ STATES_THE_MONITOR_LEAVES_ALONE = (
 )
 
 
+HOST_STATUS = StatusKind(
+    type="host", noun="Host", choices=HostStatus,
+    severities={HostStatus.UP: Severity.NORMAL}, default_severity=Severity.WARNING,
+)
+
+
 def host_set_status(*, host: Host, status: str, reason: str = "", expected: str | None = None) -> bool:
-    """Compare-and-swap the host's status; an Event and a live update follow a
-    real change. Returns whether the status changed."""
+    """Compare-and-swap the host's status (core.status); a new status also has
+    the data center review its SPM. Returns whether the host moved."""
     old = host.status if expected is None else expected
-    if old == status and host.status_reason == reason:
+    if not status_change(host, kind=HOST_STATUS, to=status, expected=old, reason=reason):
         return False
-    changed = Host.objects.filter(pk=host.pk, status=old).update(
-        status=status, status_reason=reason, status_changed_at=timezone.now()
-    )
-    if not changed:
-        return False
-    host.status, host.status_reason = status, reason
     if old != status:
-        severity = Severity.NORMAL if status == HostStatus.UP else Severity.WARNING
-        because = f": {reason}" if reason else ""
-        event_record(
-            code=f"host.{status}",
-            message=f"Host {host.name} is now {HostStatus.label(status).lower()} (was {HostStatus.label(old).lower()}){because}",
-            severity=severity,
-            target=host,
-        )
-        publish({"type": "host", "id": host.pk, "status": status, "status_reason": reason})
         spm_review(data_center=host.cluster.data_center)
     return True
 

@@ -30,11 +30,10 @@ from django.db import models, transaction
 
 import hypervisor
 from core.errors import Conflict, InvalidInput
-from core.events import event_record
 from core.jobs import JobRun, job_create
 from core.models import Job, Severity
 from core.objects import object_create, object_remove, object_update
-from core.updates import publish
+from core.status import StatusKind, status_change
 from hypervisor.network import (
     BridgeNetworkSpec,
     check_openvswitch_bridge,
@@ -63,7 +62,9 @@ DETACHABLE_STATES = (NetworkStatus.ACTIVE, NetworkStatus.INACTIVE)
 # What the hosts were told: changed only while no host has the network.
 FIELDS_CHANGED_ONLY_UNATTACHED = ("bridge", "vlan", "mtu", "data_center")
 _NOT_IN_BRIDGE = re.compile(r"[^a-zA-Z0-9_.-]+")
-_SEVERITY = {NetworkStatus.INACTIVE: Severity.WARNING}
+NETWORK_STATUS = StatusKind(
+    type="network", noun="Network", choices=NetworkStatus, severities={NetworkStatus.INACTIVE: Severity.WARNING},
+)
 _ACRONYMS = {"vm": "VM", "vms": "VMs", "nic": "NIC", "nics": "NICs"}
 
 
@@ -224,23 +225,10 @@ def network_remove(*, network: Network, user) -> None:
 def network_set_status(
     *, network: Network, status: str, expected: str, reason: str = "", user=None, job: Job | None = None,
 ) -> bool:
-    """Compare-and-swap the network's status; an Event and a live update follow
-    a real change. Returns whether it changed."""
-    if not Network.objects.filter(pk=network.pk, status=expected).update(status=status):
-        return False
-    network.status = status
-    because = f": {reason}" if reason else ""
-    event_record(
-        code=f"network.{status}",
-        message=(
-            f"Network {network.name} is now {NetworkStatus.label(status).lower()} "
-            f"(was {NetworkStatus.label(expected).lower()}){because}"
-        ),
-        severity=_SEVERITY.get(status, Severity.NORMAL),
-        user=user, target=network, job=job,
-    )
-    publish({"type": "network", "id": network.pk, "status": status})
-    return True
+    """Compare-and-swap the network's status through core.status. Returns
+    whether it changed."""
+    return status_change(network, kind=NETWORK_STATUS, to=status, expected=expected, reason=reason,
+                         user=user, job=job)
 
 
 def network_attach(*, network: Network, user) -> Job:

@@ -26,7 +26,7 @@ from core.events import event_record
 from core.jobs import JobRun, job_create
 from core.models import Job, Severity
 from core.objects import object_remove, object_update
-from core.updates import publish
+from core.status import StatusKind, status_change
 from hypervisor.storage import PoolInfo, PoolSpec, ensure_dir_pool, pool_info, remove_pool
 from inventory.choices import HostStatus, StorageDomainStatus, StorageType
 from inventory.models import DataCenter, Host, StorageDomain
@@ -49,7 +49,10 @@ DETACHABLE_STATES = (StorageDomainStatus.ACTIVE, StorageDomainStatus.INACTIVE)
 DIRECTORY_STORAGE_TYPES = (StorageType.DIR, StorageType.LOCALFS)
 READ_CAPACITY_STEP = "Read capacity"
 
-_SEVERITY = {StorageDomainStatus.INACTIVE: Severity.WARNING}
+STORAGE_DOMAIN_STATUS = StatusKind(
+    type="storagedomain", noun="Storage domain", choices=StorageDomainStatus,
+    severities={StorageDomainStatus.INACTIVE: Severity.WARNING},
+)
 
 
 def storage_pool_name(domain: StorageDomain) -> str:
@@ -99,28 +102,10 @@ def storage_domain_set_status(
     *, domain: StorageDomain, status: str, expected: str, reason: str = "", user=None,
     job: Job | None = None, **fields,
 ) -> bool:
-    """Compare-and-swap the domain's status (and any ``fields`` with it); an
-    Event and a live update follow a real change. Returns whether it changed."""
-    changed = StorageDomain.objects.filter(pk=domain.pk, status=expected).update(status=status, **fields)
-    if not changed:
-        return False
-    domain.status = status
-    for name, value in fields.items():
-        setattr(domain, name, value)
-    because = f": {reason}" if reason else ""
-    event_record(
-        code=f"storagedomain.{status}",
-        message=(
-            f"Storage domain {domain.name} is now {StorageDomainStatus.label(status).lower()} "
-            f"(was {StorageDomainStatus.label(expected).lower()}){because}"
-        ),
-        severity=_SEVERITY.get(status, Severity.NORMAL),
-        user=user,
-        target=domain,
-        job=job,
-    )
-    publish({"type": "storagedomain", "id": domain.pk, "status": status})
-    return True
+    """Compare-and-swap the domain's status (and any ``fields`` with it) through
+    core.status. Returns whether it changed."""
+    return status_change(domain, kind=STORAGE_DOMAIN_STATUS, to=status, expected=expected, reason=reason,
+                         user=user, job=job, extra_fields=fields)
 
 
 def storage_domain_attach(*, domain: StorageDomain, user) -> Job:

@@ -1,6 +1,7 @@
 // Live updates: one websocket per page to /ws/updates/ (API.md "Live updates").
 // The server renders every page complete; this only moves what changes by
-// itself afterwards: job progress and status, the jobs tray, host status.
+// itself afterwards: job progress and status, the jobs tray, the status of
+// hosts, VMs, storage domains and networks.
 //
 // Markup contract (see templates/):
 //   [data-job-id="7"]                 something showing job 7 (tray row, table row, detail page)
@@ -9,23 +10,23 @@
 //     [data-job-step="Connect"]       a step row (job detail), with its own status/progress fields
 //   [data-job-detail]                 the job detail block, reloaded when the job ends
 //   [data-refresh-on-jobs][id]        reloaded (same URL, same id) when a job starts or ends
-//   [data-live-host="3"]              wraps host 3's status label (+ [data-live-host-reason])
-//   [data-refresh-on-host="3"][id]    reloaded when host 3's status changes (facts not read yet)
 //   [data-job-count]                  the masthead badge counting active jobs
-//   [data-live-object="network:4"]    wraps the status label of a storage domain or network
+//   [data-live-object="vm:4"]         wraps the status label of an object (host, vm, storagedomain,
+//                                     network); its reason goes in [data-live-reason] inside it, or
+//                                     in its tooltip when it has none
+//   [data-refresh-on-object="vm:4"][id]  reloaded when that object's status changes
+//   [data-live-vm-host="4"][id]       VM 4's host cell (data-host: the host's id), reloaded when the VM
+//                                     moves to another host
 
 const ACTIVE = new Set(["pending", "running"]);
 
-// Each status's word and label colour, from the ChoiceSets themselves
-// (the live_labels_json tag in base.html), so there is one truth.
-const LABELS = JSON.parse(document.getElementById("live-labels")?.textContent || "{}");
-const CHOICE_SETS = {
-  job: "JobStatus", step: "StepStatus", host: "HostStatus",
-  storagedomain: "StorageDomainStatus", network: "NetworkStatus", vm: "VmStatus",
-};
-const ALL_LABEL_COLOURS = [
-  ...new Set(Object.values(LABELS).flatMap((set) => Object.values(set).map((choice) => choice.css)).filter(Boolean)),
-];
+// The label class of each ChoiceSet colour and the words and colours of the
+// jobs' and steps' statuses, from the server (the live_labels_json tag in
+// base.html), so there is one truth. Other objects' updates carry their own
+// label and colour (core/status.py).
+const LIVE = JSON.parse(document.getElementById("live-labels")?.textContent || "{}");
+const LABEL_CLASSES = LIVE.classes || {};
+const ALL_LABEL_CLASSES = Object.values(LABEL_CLASSES).filter(Boolean);
 const BAR_STATES = { failed: "pf-m-danger", succeeded: "pf-m-success", done: "pf-m-success", cancelled: "pf-m-warning" };
 
 const trayBody = document.getElementById("job-tray-body");
@@ -39,14 +40,15 @@ function flash(el) {
   el.addEventListener("animationend", () => el.classList.remove("portal-flash"), { once: true });
 }
 
-function setLabel(label, kind, value) {
+// choice: {label, colour} of the new status.
+function setLabel(label, value, choice) {
   if (!label || label.dataset.status === value) return;
-  const choice = LABELS[CHOICE_SETS[kind]]?.[value] || { label: value, css: "" };
-  label.classList.remove(...ALL_LABEL_COLOURS);
-  if (choice.css) label.classList.add(choice.css);
+  label.classList.remove(...ALL_LABEL_CLASSES);
+  const css = LABEL_CLASSES[choice?.colour];
+  if (css) label.classList.add(css);
   label.dataset.status = value;
   const text = label.querySelector(".pf-v6-c-label__text");
-  if (text) text.textContent = choice.label;
+  if (text) text.textContent = choice?.label || value;
   flash(label);
 }
 
@@ -71,7 +73,8 @@ function ownFields(owner, name) {
 }
 
 function updateFields(owner, kind, status, progress) {
-  for (const field of ownFields(owner, "status")) setLabel(field.querySelector(".pf-v6-c-label"), kind, status);
+  const choice = LIVE.choices?.[kind]?.[status];
+  for (const field of ownFields(owner, "status")) setLabel(field.querySelector(".pf-v6-c-label"), status, choice);
   for (const field of ownFields(owner, "progress")) setProgress(field, progress, status);
 }
 
@@ -148,36 +151,32 @@ function updateJobDetail(el, msg) {
   if (ended || unknownStep) reloadElement(el);
 }
 
-function onHost(msg) {
-  const id = CSS.escape(String(msg.id));
-  document.querySelectorAll(`[data-refresh-on-host="${id}"][id]`).forEach(reloadElement);
-  for (const el of document.querySelectorAll(`[data-live-host="${id}"]`)) {
-    const label = el.querySelector(".pf-v6-c-label");
-    if (!label || label.dataset.status === msg.status) continue;
-    setLabel(label, "host", msg.status);
-    // The reason shown belonged to the old status; drop it unless a new one came along.
-    const reason = el.querySelector("[data-live-host-reason]");
-    if (reason && msg.status_reason) reason.textContent = msg.status_reason;
-    else reason?.remove();
-  }
-}
-
-// Objects whose status label is all that changes: [data-live-object="<type>:<id>"].
+// Every other update is an object's status, one shape for all kinds
+// ({type, id, status, reason, label, colour}: core/status.py).
 function onObjectStatus(msg) {
   const key = CSS.escape(`${msg.type}:${msg.id}`);
   for (const el of document.querySelectorAll(`[data-live-object="${key}"]`)) {
-    const label = el.querySelector(".pf-v6-c-label");
-    if (!label || label.dataset.status === msg.status) continue;
-    setLabel(label, msg.type, msg.status);
+    setLabel(el.querySelector(".pf-v6-c-label"), msg.status, msg);
     const reason = el.querySelector("[data-live-reason]");
-    if (reason && msg.reason) reason.textContent = msg.reason;
-    else reason?.remove();
+    if (reason) {
+      reason.textContent = msg.reason || "";
+      reason.hidden = !msg.reason;
+    } else el.title = msg.reason || "";
   }
   // Parts whose content follows the status (a VM page's action buttons) are fetched again.
   document.querySelectorAll(`[data-refresh-on-object="${key}"][id]`).forEach(reloadElement);
+  EXTRAS[msg.type]?.(msg);
 }
 
-const HANDLERS = { job: onJob, host: onHost, storagedomain: onObjectStatus, network: onObjectStatus, vm: onObjectStatus };
+// What one kind adds to its updates.
+const EXTRAS = {
+  // The host link of a VM that moved to another host (or off any) is drawn again by the server.
+  vm(msg) {
+    for (const cell of document.querySelectorAll(`[data-live-vm-host="${CSS.escape(String(msg.id))}"][id]`)) {
+      if (cell.dataset.host !== String(msg.host ?? "")) reloadElement(cell);
+    }
+  },
+};
 
 // ---- the socket, reconnecting with backoff ----
 
@@ -207,7 +206,8 @@ function connect() {
     } catch {
       return;
     }
-    HANDLERS[msg.type]?.(msg);
+    if (msg.type === "job") onJob(msg);
+    else if (msg.status) onObjectStatus(msg);
   });
 
   socket.addEventListener("close", (event) => {

@@ -1,6 +1,7 @@
 """The browser lane: Debian's Chromium, driven by Playwright, against a real
 daphne, a real Celery worker and real Redis."""
 
+import re
 import threading
 import time
 
@@ -10,8 +11,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from core.jobs import job_create
-from core.updates import publish
-from inventory.choices import HostStatus
+from inventory.choices import HostStatus, StorageDomainStatus
+from inventory.services import host_set_status
+from inventory.services.storage import storage_domain_set_status
 from tests.conftest import PASSWORD
 from tests.core import job_tasks
 from tests.e2e.conftest import screenshot
@@ -104,13 +106,17 @@ def test_it_changes_a_host_status_badge_without_a_reload(page, admin):
     log_in(page)
     page.goto(f"/hosts/{host.pk}/")
     wait_until_live(page)
-    badge = page.locator(f'[data-live-host="{host.pk}"] [data-status]').first
+    badge = page.locator(f'[data-live-object="host:{host.pk}"] [data-status]').first
     expect(badge).to_have_text("Up")
 
-    outside_playwrights_loop(publish, {"type": "host", "id": host.pk, "status": HostStatus.NON_RESPONSIVE})
+    outside_playwrights_loop(host_set_status, host=host, status=HostStatus.NON_RESPONSIVE,
+                             reason="Connection refused")
 
     expect(badge).to_have_text("Non responsive", timeout=10_000)
     expect(badge).to_have_attribute("data-status", "non_responsive")
+    expect(badge).to_have_class(re.compile(r"\bpf-m-red\b"))
+    expect(page.locator(f'[data-live-object="host:{host.pk}"] [data-live-reason]').first).to_have_text(
+        "Connection refused")
     screenshot(page, "host-non-responsive")
 
 
@@ -119,10 +125,15 @@ def test_it_changes_a_storage_domain_status_label_without_a_reload(page, admin):
     log_in(page)
     page.goto(f"/storage/{domain.pk}/")
     wait_until_live(page)
-    label = page.locator(f'[data-live-object="storagedomain:{domain.pk}"] [data-status]').first
-    expect(label).to_have_text("Unattached")
+    title = page.locator(f'.portal-title-status[data-live-object="storagedomain:{domain.pk}"]')
+    labels = page.locator(f'[data-live-object="storagedomain:{domain.pk}"] [data-status]')
+    expect(labels).to_have_count(2)  # beside the title and in the details
+    expect(labels.first).to_have_text("Unattached")
 
-    outside_playwrights_loop(publish, {"type": "storagedomain", "id": domain.pk, "status": "active"})
+    outside_playwrights_loop(storage_domain_set_status, domain=domain, status=StorageDomainStatus.ACTIVE,
+                             expected=StorageDomainStatus.UNATTACHED, reason="40 GiB free")
 
-    expect(label).to_have_text("Active", timeout=10_000)
-    expect(label).to_have_attribute("data-status", "active")
+    for label in labels.all():
+        expect(label).to_have_text("Active", timeout=10_000)
+        expect(label).to_have_attribute("data-status", "active")
+    expect(title).to_have_attribute("title", "40 GiB free")

@@ -16,7 +16,6 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from core.models import JobStatus
-from core.updates import publish
 from inventory.choices import HostStatus, ImageContent, NetworkStatus, StorageDomainStatus
 from inventory.models import Network
 from inventory.services import host_refresh, storage_domain_attach
@@ -30,6 +29,7 @@ from tests.jobs.test_worker import wait_for_status
 from vms.choices import VmStatus
 from vms.models import OperatingSystem, Vm, VmDisk, VmNic
 from vms.services.catalog import instance_types_seed, operating_systems_import
+from vms.services.status import vm_set_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -211,23 +211,26 @@ def test_the_vm_pages_fit_a_desktop_and_a_phone(browser, portal_server, admin, i
 
 
 def test_a_vm_status_label_follows_the_websocket(page, admin, inventory):
-    """Needs live.js to handle {"type": "vm"} like the other objects (see the VM pages' hand-over)."""
+    """A status change (core.status) redraws the VM's label, reason and host link where they are shown."""
     vm = inventory["vms"][1]
     log_in(page)
     page.goto("/vms/")
     wait_until_live(page)
     cell = page.locator(f'tbody [data-live-object="vm:{vm.pk}"] [data-status]')
     expect(cell).to_have_text("Down")
-    outside_playwrights_loop(publish, {"type": "vm", "id": vm.pk, "status": VmStatus.UP, "host": None, "reason": ""})
+    host = inventory["vms"][0].host
+    outside_playwrights_loop(vm_set_status, vm=vm, status=VmStatus.UP, host_id=host.pk)
     expect(cell).to_have_attribute("data-status", "up", timeout=10_000)
     expect(cell).to_have_text("Up")
+    expect(page.locator(f"#vm-{vm.pk}-host")).to_have_text(host.name, timeout=10_000)
 
     page.goto(f"/vms/{vm.pk}/")
     wait_until_live(page)
     title = page.locator(f'.portal-title-status[data-live-object="vm:{vm.pk}"] [data-status]')
-    outside_playwrights_loop(publish, {"type": "vm", "id": vm.pk, "status": VmStatus.PAUSED, "host": None,
-                                       "reason": ""})
+    outside_playwrights_loop(vm_set_status, vm=vm, status=VmStatus.PAUSED, reason="paused for a backup")
     expect(title).to_have_text("Paused", timeout=10_000)
+    expect(page.locator(f'.vm-status[data-live-object="vm:{vm.pk}"] [data-live-reason]')).to_have_text(
+        "paused for a backup", timeout=10_000)
 
 
 # ---- the whole path on the real host ------------------------------------------

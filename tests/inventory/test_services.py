@@ -66,6 +66,13 @@ def test_it_does_not_overwrite_a_status_that_changed_meanwhile():
     assert Host.objects.get(pk=host.pk).status == HostStatus.MAINTENANCE
 
 
+def test_a_host_checked_up_again_has_not_changed():
+    """host_check brings a host up and runs host_came_up only when it was not up already."""
+    host = HostFactory(status=HostStatus.UP)
+    assert services.host_set_status(host=host, status=HostStatus.UP) is False
+    assert not Event.objects.filter(code="host.up").exists()
+
+
 class TestSpm:
     def make_hosts(self, *priorities):
         cluster = ClusterFactory()

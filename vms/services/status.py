@@ -1,56 +1,42 @@
-"""A VM's status: changed only by compare-and-swap, each real change leaving
-an Event and a live update for the admins and the VM's owner."""
+"""A VM's status: changed only by compare-and-swap (core.status), each real
+change leaving an Event and a live update for the admins and the users who
+may see the VM (``vm_audience``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from django.utils import timezone
+from collections.abc import Iterable, Iterator
 
 from core.errors import Conflict
-from core.events import event_record
 from core.models import Severity
-from core.updates import publish
+from core.status import StatusKind, status_change
 from vms.choices import VmStatus
 from vms.models import Vm
 
-_SEVERITY = {VmStatus.UNKNOWN: Severity.WARNING, VmStatus.NOT_RESPONDING: Severity.WARNING}
+VM_STATUS = StatusKind(
+    type="vm", noun="VM", choices=VmStatus,
+    severities={VmStatus.UNKNOWN: Severity.WARNING, VmStatus.NOT_RESPONDING: Severity.WARNING},
+    # The host it runs on (or null): the VM list's host cell follows it.
+    extra_payload=lambda vm: {"host": vm.host_id},
+)
 
 
-def vm_publish(vm: Vm) -> None:
-    publish(
-        {"type": "vm", "id": vm.pk, "status": vm.status, "host": vm.host_id, "reason": vm.status_reason},
-        user_ids=[vm.owner_id],
-    )
+def vm_audience(vm: Vm) -> Iterator[int | None]:
+    """Who, besides the admins, is told live when the VM's status changes: its
+    owner. A generator, so nothing is read unless the status did change."""
+    yield vm.owner_id
 
 
 def vm_set_status(
     *, vm: Vm, status: str, expected: Iterable[str] | str | None = None, reason: str = "", user=None,
     host_id: int | None | type = ..., record: bool = True,
 ) -> bool:
-    """Move ``vm`` to ``status`` when its status is still one of ``expected``
-    (default: what ``vm`` holds). Returns whether it moved; ``vm`` is updated."""
-    if expected is None:
-        allowed = (vm.status,)
-    elif isinstance(expected, str):
-        allowed = (expected,)
-    else:
-        allowed = tuple(expected)
-    fields = {"status": status, "status_reason": reason, "status_changed_at": timezone.now()}
-    if host_id is not ...:
-        fields["host_id"] = host_id
-    moved = Vm.objects.filter(pk=vm.pk, status__in=allowed).update(**fields)
-    if not moved:
-        return False
-    old = vm.status
-    for name, value in fields.items():
-        setattr(vm, name, value)
-    if record and old != status:
-        message = f"VM {vm.name} is {VmStatus.label(status).lower()}" + (f": {reason}" if reason else ".")
-        event_record(code=f"vm.{status}", message=message, severity=_SEVERITY.get(status, Severity.NORMAL),
-                     user=user, target=vm)
-    vm_publish(vm)
-    return True
+    """Move ``vm`` to ``status`` (and to ``host_id`` when given) when its status
+    is still one of ``expected`` (default: what ``vm`` holds). Returns whether
+    it moved; ``vm`` is updated."""
+    return status_change(
+        vm, kind=VM_STATUS, to=status, expected=expected, reason=reason, user=user, record=record,
+        extra_fields={} if host_id is ... else {"host_id": host_id}, audience=vm_audience(vm),
+    )
 
 
 def vm_claim(*, vm: Vm, to: str, allowed: Iterable[str], action: str, user=None) -> None:

@@ -25,6 +25,7 @@ from tests.vms.test_views import (  # noqa: F401 (fixtures)
     fresh_simulated_hosts,
     grant,
     host,
+    jobs_of,
     make_vm,
     messages_of,
     running_on_simulated_host,
@@ -117,6 +118,8 @@ def test_the_page_and_the_api_give_the_same_answer(client, catalogue, cluster, h
         page_says, api_says = page_answer(ask_page(client, by_page)), api_answer(ask_api(api, by_api))
         answers[user.username] = page_says if page_says == api_says else f"page {page_says}, API {api_says}"
         assert vm_may(user, action, by_page) == (EXPECTED[user.username][action] == ALLOWED)
+        if action not in ("view", "screenshot"):  # an allowed action ran: its service made a job
+            assert [bool(jobs_of(vm)) for vm in (by_page, by_api)] == [page_says == ALLOWED, api_says == ALLOWED]
 
     assert answers == {who: expected[action] for who, expected in EXPECTED.items()}
 

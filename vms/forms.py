@@ -16,16 +16,13 @@ from django.utils.choices import CallableChoiceIterator
 
 from inventory.choices import ImageContent, ImageStatus, NetworkStatus, StorageDomainStatus, StorageDomainType
 from inventory.models import Cluster, Host, Image, Network, StorageDomain
-from vms.choices import ConsoleType, DiskAllocation, DiskFormat, NicModel, Optimization, OsFamily
+from vms.choices import BootDevice, ConsoleType, DiskAllocation, DiskFormat, NicModel, Optimization, OsFamily
 from vms.models import InstanceType, OperatingSystem
 
 GIB = 1024**3
 BLANK_TEMPLATE = "blank"
-RUN_ONCE_BOOT_DEVICES = [
-    ("hd", "Hard disk"),
-    ("cdrom", "CD-ROM (an ISO image)"),
-    ("network", "Network (PXE)"),
-]
+# "": the VM's own console (its label names it, per VM).
+RUN_ONCE_CONSOLES = [("", "As the VM's"), *((value, ConsoleType.label(value)) for value in (ConsoleType.VNC, ConsoleType.SPICE))]
 
 
 def _gib(value: int | None) -> str:
@@ -224,9 +221,12 @@ class FinishForm(forms.Form):
 
 
 class RunOnceForm(forms.Form):
-    """Start once with options that are never saved into the VM."""
+    """Start once with options that are never saved into the VM.
 
-    boot_device = forms.ChoiceField(choices=RUN_ONCE_BOOT_DEVICES, initial="hd", widget=forms.RadioSelect,
+    The one declaration of Run Once's inputs: the API's serializer is made
+    from it (vms.api.serializers.RunOnceSerializer); lifecycle.vm_run_once judges them."""
+
+    boot_device = forms.ChoiceField(choices=BootDevice.choices(), initial=BootDevice.HD, widget=forms.RadioSelect,
                                     label="Boot from")
     iso = forms.ModelChoiceField(queryset=Image.objects.none(), required=False, label="ISO image",
                                  empty_label="None", help_text="In a CD-ROM drive; booted first when booting from CD.")
@@ -240,7 +240,7 @@ class RunOnceForm(forms.Form):
                                    help_text="Writes go to overlays that are thrown away when the VM stops.")
     host = forms.ModelChoiceField(queryset=Host.objects.none(), required=False, label="Run on",
                                   empty_label="Any host: the scheduler chooses")
-    console = forms.ChoiceField(required=False, choices=(), label="Console")
+    console = forms.ChoiceField(required=False, choices=RUN_ONCE_CONSOLES, label="Console")
 
     def __init__(self, *args, vm, **kwargs):
         super().__init__(*args, **kwargs)
@@ -250,19 +250,19 @@ class RunOnceForm(forms.Form):
         self.fields["iso"].label_from_instance = lambda image: f"{image.name} ({image.storage_domain.name})"
         self.fields["host"].queryset = Host.objects.filter(cluster_id=vm.cluster_id).order_by("name")
         self.fields["console"].choices = [
-            ("", f"As the VM's ({ConsoleType.label(vm.console)})"),
-            (ConsoleType.VNC, "VNC"), (ConsoleType.SPICE, "SPICE"),
+            (value, f"{label} ({ConsoleType.label(vm.console)})" if value == "" else label)
+            for value, label in RUN_ONCE_CONSOLES
         ]
 
     def service_arguments(self) -> dict:
-        data = self.cleaned_data
-        iso = data.get("iso")
-        return {
-            "boot_device": data["boot_device"], "iso": iso.pk if iso else None, "kernel": data["kernel"],
-            "initrd": data["initrd"], "cmdline": data["cmdline"], "boot_menu": data["boot_menu"],
-            "console": data["console"] or None, "stateless": data["stateless"], "start_paused": data["start_paused"],
-            "host": data.get("host"),
-        }
+        return run_once_arguments(self.cleaned_data)
+
+
+def run_once_arguments(answers: dict) -> dict:
+    """RunOnceForm's answers (or its serializer's) as lifecycle.vm_run_once's
+    arguments: the ISO by id, no console for the VM's own."""
+    iso = answers.get("iso")
+    return {**answers, "iso": iso.pk if iso else None, "console": answers.get("console") or None}
 
 
 def data_domains_of(cluster: Cluster) -> QuerySet[StorageDomain]:

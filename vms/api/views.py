@@ -1,17 +1,16 @@
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.serializers import JobAcceptedSerializer, JobSerializer
 from core.permissions import has_permission, require_permission
-from inventory.models import Host
 from inventory.services.objects import object_create, object_remove, object_update
 from vms import selectors
-from vms.api.serializers import InstanceTypeSerializer, OperatingSystemSerializer, VmSerializer
-from vms.choices import ConsoleType
+from vms.api.serializers import InstanceTypeSerializer, OperatingSystemSerializer, RunOnceSerializer, VmSerializer
+from vms.forms import run_once_arguments
 from vms.models import InstanceType
 from vms.permissions import vm_require
 from vms.services import lifecycle
@@ -51,19 +50,6 @@ class InstanceTypeViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         require_permission(self.request.user, "delete", instance)
         object_remove(obj=instance, user=self.request.user)
-
-
-class RunOnceSerializer(serializers.Serializer):
-    boot_device = serializers.ChoiceField(["hd", "cdrom", "network"], default="hd")
-    iso = serializers.IntegerField(required=False, allow_null=True, help_text="An ISO image's id.")
-    kernel = serializers.CharField(required=False, allow_blank=True, default="")
-    initrd = serializers.CharField(required=False, allow_blank=True, default="")
-    cmdline = serializers.CharField(required=False, allow_blank=True, default="")
-    boot_menu = serializers.BooleanField(default=False)
-    console = serializers.ChoiceField([ConsoleType.VNC, ConsoleType.SPICE], required=False)
-    stateless = serializers.BooleanField(default=False)
-    start_paused = serializers.BooleanField(default=False)
-    host = serializers.PrimaryKeyRelatedField(queryset=Host.objects.all(), required=False, allow_null=True)
 
 
 VmCreated = inline_serializer("VmCreated", {"vm": VmSerializer(), "job": JobSerializer()})
@@ -164,5 +150,5 @@ class VmViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.Read
         vm = self._vm_for("run_once")
         options = RunOnceSerializer(data=request.data)
         options.is_valid(raise_exception=True)
-        job = lifecycle.vm_run_once(vm=vm, user=request.user, **options.validated_data)
+        job = lifecycle.vm_run_once(vm=vm, user=request.user, **run_once_arguments(options.validated_data))
         return self.job_accepted(job)

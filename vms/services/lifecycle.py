@@ -27,7 +27,7 @@ from inventory.choices import HostStatus, ImageContent, ImageStatus
 from inventory.models import Host, Image
 from inventory.services.spm import spm_review
 from inventory.services.storage import storage_images_pool_ensure, storage_pool_name
-from vms.choices import DiskAllocation, DiskFormat, DiskStatus, VmStatus
+from vms.choices import BootDevice, DiskAllocation, DiskFormat, DiskStatus, VmStatus
 from vms.models import Vm, VmDisk, VmNic
 from vms.policy import BootOverride
 from vms.services.definition import vm_domain_spec
@@ -158,7 +158,7 @@ def vm_start(*, vm: Vm, user, host: Host | None = None) -> Job:
 
 
 def vm_run_once(
-    *, vm: Vm, user, boot_device: str = "hd", iso: int | None = None, kernel: str = "", initrd: str = "",
+    *, vm: Vm, user, boot_device: str = BootDevice.HD, iso: int | None = None, kernel: str = "", initrd: str = "",
     cmdline: str = "", boot_menu: bool = False, console: str | None = None, stateless: bool = False,
     start_paused: bool = False, host: Host | None = None,
 ) -> Job:
@@ -177,7 +177,7 @@ def vm_run_once(
 
 def _iso_path(vm: Vm, boot_device: str, iso: int | None) -> str | None:
     if iso is None:
-        if boot_device == "cdrom":
+        if boot_device == BootDevice.CDROM:
             raise ValidationError({"iso": "Booting from CD needs an ISO: give its id."})
         return None
     image = Image.objects.filter(pk=iso, content=ImageContent.ISO, status=ImageStatus.OK,

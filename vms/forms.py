@@ -18,6 +18,7 @@ from inventory.choices import ImageContent, ImageStatus, NetworkStatus, StorageD
 from inventory.models import Cluster, Host, Image, Network, StorageDomain
 from vms.choices import BootDevice, ConsoleType, DiskAllocation, DiskFormat, NicModel, Optimization, OsFamily
 from vms.models import InstanceType, OperatingSystem
+from vms.services.requests import DEVICES_MAX, MAC_INPUT_MAX, NAME_MAX
 
 GIB = 1024**3
 BLANK_TEMPLATE = "blank"
@@ -50,7 +51,7 @@ def os_search(queryset: QuerySet[OperatingSystem], query: str) -> QuerySet[Opera
 class BasicsForm(forms.Form):
     """Step 1: what the VM is."""
 
-    name = forms.CharField(max_length=64, help_text="Unique in the cluster's data center.")
+    name = forms.CharField(max_length=NAME_MAX, help_text="Unique in the cluster's data center.")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     cluster = forms.ModelChoiceField(queryset=Cluster.objects.none(), empty_label=None,
                                      help_text="Its hosts run the VM; its data center holds the disks and networks.")
@@ -177,7 +178,7 @@ def _domain_label(domain: StorageDomain) -> str:
 class NicForm(forms.Form):
     network = forms.ModelChoiceField(queryset=Network.objects.none(), empty_label=None)
     model = forms.ChoiceField(choices=(), required=False, label="Model")
-    mac = forms.CharField(label="MAC address", required=False, max_length=32,
+    mac = forms.CharField(label="MAC address", required=False, max_length=MAC_INPUT_MAX,
                           widget=forms.TextInput(attrs={"placeholder": "automatic from the pool",
                                                         "autocomplete": "off", "spellcheck": "false"}))
 
@@ -202,8 +203,10 @@ class BaseStepFormSet(forms.BaseFormSet):
             form.use_required_attribute = False
 
 
-DiskFormSet = forms.formset_factory(DiskForm, formset=BaseStepFormSet, extra=0, max_num=8, validate_max=True)
-NicFormSet = forms.formset_factory(NicForm, formset=BaseStepFormSet, extra=0, max_num=8, validate_max=True)
+DiskFormSet = forms.formset_factory(DiskForm, formset=BaseStepFormSet, extra=0, max_num=DEVICES_MAX,
+                                    validate_max=True)
+NicFormSet = forms.formset_factory(NicForm, formset=BaseStepFormSet, extra=0, max_num=DEVICES_MAX,
+                                   validate_max=True)
 
 
 class FinishForm(forms.Form):

@@ -5,7 +5,9 @@ import pytest
 
 from core.models import Job
 from vms.choices import VmStatus
-from vms.forms import RunOnceForm
+from vms.api.serializers import VmNicSerializer, VmSerializer
+from vms.forms import BasicsForm, DiskFormSet, NicForm, NicFormSet, RunOnceForm
+from vms.services.requests import DEVICES_MAX, MAC_INPUT_MAX, NAME_MAX
 from vms.models import InstanceType, Vm, VmDisk, VmNic
 from tests.vms.factories import GIB, vm_world
 
@@ -201,3 +203,19 @@ def test_run_once_refuses_what_the_form_refuses(api, world, data, field):
     assert response.status_code == 400 and field in response.json(), response.content
     form = RunOnceForm(data, vm=Vm.objects.get(pk=vm["id"]))
     assert not form.is_valid() and field in form.errors
+
+
+# ---- VM create: the wizard's limits, declared once ----------------------------
+
+def test_it_refuses_more_disks_or_nics_than_the_wizard_offers(api, world):
+    nine = 9
+    data = body(world, disks=[{"size_gb": 1, "storage_domain": world["domain"].pk}] * nine,
+                nics=[{"network": world["network"].pk}] * nine)
+    assert "at most 8" in refused(api, data, "disks")[0]
+    assert "at most 8" in refused(api, data, "nics")[0]
+
+
+def test_the_wizard_and_the_api_declare_the_limits_of_vm_requests():
+    assert BasicsForm.base_fields["name"].max_length == VmSerializer().fields["name"].max_length == NAME_MAX
+    assert NicForm.base_fields["mac"].max_length == VmNicSerializer().fields["mac"].max_length == MAC_INPUT_MAX
+    assert DiskFormSet.max_num == NicFormSet.max_num == DEVICES_MAX

@@ -14,7 +14,7 @@ from vms.choices import (
 )
 from vms.models import InstanceType, OperatingSystem, Vm, VmDisk, VmNic
 from vms.forms import RunOnceForm
-from vms.services.requests import DiskRequest, NicRequest, VmRequest
+from vms.services.requests import MAC_INPUT_MAX, NAME_MAX, DiskRequest, NicRequest, VmRequest
 
 
 SIZES = ("memory_mb", "vcpus", "disk_gb")
@@ -74,7 +74,7 @@ class VmDiskSerializer(serializers.ModelSerializer):
 class VmNicSerializer(serializers.ModelSerializer):
     network = serializers.PrimaryKeyRelatedField(queryset=Network.objects.all())
     model = serializers.ChoiceField(NicModel.choices(), required=False, allow_blank=True, default="")
-    mac = serializers.CharField(required=False, allow_blank=True, default="", max_length=32)
+    mac = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAC_INPUT_MAX)
 
     class Meta:
         model = VmNic
@@ -104,6 +104,7 @@ class VmSerializer(serializers.HyperlinkedModelSerializer):
     serializer only shapes JSON into a VmRequest."""
 
     url = serializers.HyperlinkedIdentityField(view_name="api:vm-detail")
+    name = serializers.CharField(max_length=NAME_MAX)
     cluster = serializers.PrimaryKeyRelatedField(queryset=Cluster.objects.select_related("data_center"))
     os_type = serializers.PrimaryKeyRelatedField(queryset=OperatingSystem.objects.all())
     instance_type = serializers.PrimaryKeyRelatedField(

@@ -31,7 +31,7 @@ from tests.vms.test_views import (  # noqa: F401 (fixtures)
     running_on_simulated_host,
 )
 from vms.choices import VmStatus
-from vms.permissions import VM_ACTIONS, vm_may
+from vms.permissions import VM_ACTIONS, vm_may, vm_user_ids_allowed
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +136,10 @@ def test_a_console_grant_shows_the_screen_on_both_faces_but_starts_nothing(
     assert client.get(reverse("vms:vm-screenshot", args=[vm.pk])).status_code == 200
     assert api.get(f"/api/v1/vms/{vm.pk}/screenshot.png").status_code == 200
     assert api.post(f"/api/v1/vms/{vm.pk}/shutdown/").status_code == 403
+
+
+def test_a_vms_live_updates_go_to_its_owner_and_everyone_granted(catalogue, cluster, admin, alice, bob, charlie):
+    vm = make_vm(cluster, "shared", owner=alice)
+    grant(bob, ["view"], vm)
+    assert vm_user_ids_allowed("view", vm) == {alice.pk, bob.pk}  # the admins hear it on their own group
+    assert vm_user_ids_allowed("view", make_vm(cluster, "found", origin="external")) == set()

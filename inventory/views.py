@@ -143,7 +143,8 @@ def storagedomain_detail(request, pk: int):
         request, selectors.images_visible_to(request.user).filter(storage_domain=domain).select_related("owner"),
         search=("name", "format"), sorts=IMAGE_SORTS)
     return render(request, "inventory/storagedomain_detail.html", {
-        "domain": domain, "object_actions": object_actions(request.user, "storage", domain), "images": images, "uploadable": domain.domain_type in IMAGE_DOMAIN_TYPES,
+        "domain": domain, "object_actions": object_actions(request.user, "storage", domain),
+        "images": images, "uploadable": domain.domain_type in IMAGE_DOMAIN_TYPES,
         "events": _events_about(request.user, domain), **sorting})
 
 

@@ -23,7 +23,8 @@ from vms.services.requests import DEVICES_MAX, MAC_INPUT_MAX, NAME_MAX
 GIB = 1024**3
 BLANK_TEMPLATE = "blank"
 # "": the VM's own console (its label names it, per VM).
-RUN_ONCE_CONSOLES = [("", "As the VM's"), *((value, ConsoleType.label(value)) for value in (ConsoleType.VNC, ConsoleType.SPICE))]
+RUN_ONCE_CONSOLES = [("", "As the VM's"),
+                     *((value, ConsoleType.label(value)) for value in (ConsoleType.VNC, ConsoleType.SPICE))]
 
 
 def _gib(value: int | None) -> str:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from core.choices import ChoiceSet
 from core.events import event_record
 from core.models import Job, Severity
+from core.permissions import user_ids_allowed
 from core.updates import publish
 
 
@@ -55,7 +56,7 @@ class StatusKind:
 def status_change(
     obj: Model, *, kind: StatusKind, to: str, expected: Iterable[str] | str | None = None, reason: str = "",
     user=None, job: Job | None = None, record: bool = True, extra_fields: Mapping | None = None,
-    audience: Iterable[int | None] = (),
+    audience: Iterable[int | None] | None = None,
 ) -> bool:
     """Move ``obj`` to status ``to`` (with ``extra_fields``, and ``reason`` when
     the model keeps one) if its status in the database is still one of
@@ -64,8 +65,9 @@ def status_change(
 
     A move that changes the status records an Event (unless ``record`` is
     false: a claim a job will follow up on); every move is published to the
-    admins and to the users in ``audience``. ``audience`` is iterated only when
-    the object moved, so a generator defers any query it needs."""
+    admins and to the users in ``audience`` (default: those granted view on
+    ``obj``). ``audience`` is iterated only when the object moved, so a
+    generator defers any query it needs."""
     allowed = (obj.status,) if expected is None else (expected,) if isinstance(expected, str) else tuple(expected)
     fields = {"status": to, **(extra_fields or {})}
     if _has_field(obj, "status_reason"):
@@ -85,6 +87,8 @@ def status_change(
             code=f"{kind.type}.{to}", message=status_message(kind, obj, was=was, reason=reason),
             severity=kind.severity(to), user=user, target=obj, job=job,
         )
+    if audience is None:
+        audience = user_ids_allowed("view", obj)
     publish(kind.payload(obj, reason), user_ids=audience)
     return True
 

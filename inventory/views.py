@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 
 from core.selectors import events_visible_to
 from inventory import selectors
+from inventory.actions import object_actions
 from inventory.capacity import cluster_capacity, clusters_commitment, host_workloads, hosts_commitment, percent
 from inventory.choices import PowerAgent
 from inventory.forms import IMAGE_DOMAIN_TYPES
@@ -52,6 +53,7 @@ def datacenter_detail(request, pk: int):
     dc.status = data_center_status(dc)
     return render(request, "inventory/datacenter_detail.html", {
         "dc": dc,
+        "object_actions": object_actions(request.user, "datacenters", dc),
         "clusters": selectors.clusters_visible_to(request.user).filter(data_center=dc),
         "storage_domains": selectors.storage_domains_visible_to(request.user).filter(data_center=dc),
         "events": _events_about(request.user, dc),
@@ -73,6 +75,7 @@ def cluster_detail(request, pk: int):
     capacity = cluster_capacity(cluster, clusters_commitment([cluster.pk])[cluster.pk])
     return render(request, "inventory/cluster_detail.html", {
         "cluster": cluster,
+        "object_actions": object_actions(request.user, "clusters", cluster),
         "capacity": capacity,
         "capacity_bars": capacity.bars(),
         "hosts": selectors.hosts_visible_to(request.user).filter(cluster=cluster),
@@ -96,6 +99,7 @@ def host_detail(request, pk: int):
     commitment = hosts_commitment([host.pk])[host.pk]
     return render(request, "inventory/host_detail.html", {
         "host": host,
+        "object_actions": object_actions(request.user, "hosts", host),
         "power_facts": [
             ("Enabled", "yes" if host.pm_enabled else "no (settings kept, not used)"),
             ("Agent", PowerAgent.label(host.pm_agent)),
@@ -130,7 +134,8 @@ def storagedomain_detail(request, pk: int):
         request, selectors.images_visible_to(request.user).filter(storage_domain=domain).select_related("owner"),
         search=("name", "format"), sorts=IMAGE_SORTS)
     return render(request, "inventory/storagedomain_detail.html", {
-        "domain": domain, "images": images, "uploadable": domain.domain_type in IMAGE_DOMAIN_TYPES,
+        "domain": domain, "object_actions": object_actions(request.user, "storage", domain),
+        "images": images, "uploadable": domain.domain_type in IMAGE_DOMAIN_TYPES,
         "events": _events_about(request.user, domain), **sorting})
 
 
@@ -148,7 +153,8 @@ def network_list(request):
 def network_detail(request, pk: int):
     network = get_object_or_404(selectors.networks_visible_to(request.user), pk=pk)
     return render(request, "inventory/network_detail.html", {
-        "network": network, "usage": network_usage(network), "events": _events_about(request.user, network)})
+        "network": network, "object_actions": object_actions(request.user, "networks", network),
+        "usage": network_usage(network), "events": _events_about(request.user, network)})
 
 
 IMAGE_SORTS = {"name": "name", "storage_domain": "storage_domain__name", "content": "content", "format": "format",

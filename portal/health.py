@@ -1,5 +1,9 @@
 """What /healthz reports: the database, Redis and each host's connection.
-Every check has a short timeout and turns failure into a message."""
+Every check has a short timeout and turns failure into a message.
+
+Anyone may ask (load balancers and monitors do, without logging in), but
+host names, URIs and libvirt's error texts describe the infrastructure: an
+anonymous caller gets the overall status and one code only (``public_view``)."""
 
 from __future__ import annotations
 
@@ -54,8 +58,20 @@ def check_hosts(hosts: list[tuple[str, str]]) -> list[dict]:
 
 
 def health_report() -> dict:
+    """Every check's result, plus the overall status and, when failing, the
+    code of the first failing part (database, then Redis, then hosts)."""
     database = check_database()
     hosts = check_hosts(list(Host.objects.values_list("name", "uri"))) if database["ok"] else []
-    report = {"database": database, "redis": check_redis(), "hosts": hosts}
-    healthy = database["ok"] and report["redis"]["ok"] and all(h["ok"] for h in hosts)
-    return {"status": "ok" if healthy else "failing", **report}
+    redis_check = check_redis()
+    failing = [code for code, ok in (
+        ("database_unreachable", database["ok"]),
+        ("redis_unreachable", redis_check["ok"]),
+        ("host_unreachable", all(h["ok"] for h in hosts)),
+    ) if not ok]
+    summary = {"status": "failing", "code": failing[0]} if failing else {"status": "ok"}
+    return {**summary, "database": database, "redis": redis_check, "hosts": hosts}
+
+
+def public_view(report: dict) -> dict:
+    """What anyone may read of a report: the status and its code, no names, URIs or errors."""
+    return {key: report[key] for key in ("status", "code") if key in report}

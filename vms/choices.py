@@ -58,6 +58,15 @@ class ConsoleType(ChoiceSet):
     CHOICES = [(VNC, "VNC", "blue"), (SPICE, "SPICE", "purple"), (NONE, "None (headless)", "grey")]
 
 
+class BootDevice(ChoiceSet):
+    """What a Run Once start boots from."""
+
+    HD = "hd"
+    CDROM = "cdrom"
+    NETWORK = "network"
+    CHOICES = [(HD, "Hard disk", "grey"), (CDROM, "CD-ROM (an ISO image)", "blue"), (NETWORK, "Network (PXE)", "cyan")]
+
+
 class VmOrigin(ChoiceSet):
     PORTAL = "portal"
     EXTERNAL = "external"

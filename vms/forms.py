@@ -16,16 +16,15 @@ from django.utils.choices import CallableChoiceIterator
 
 from inventory.choices import ImageContent, ImageStatus, NetworkStatus, StorageDomainStatus, StorageDomainType
 from inventory.models import Cluster, Host, Image, Network, StorageDomain
-from vms.choices import ConsoleType, DiskAllocation, DiskFormat, NicModel, Optimization, OsFamily
+from vms.choices import BootDevice, ConsoleType, DiskAllocation, DiskFormat, NicModel, Optimization, OsFamily
 from vms.models import InstanceType, OperatingSystem
+from vms.services.requests import DEVICES_MAX, MAC_INPUT_MAX, NAME_MAX
 
 GIB = 1024**3
 BLANK_TEMPLATE = "blank"
-RUN_ONCE_BOOT_DEVICES = [
-    ("hd", "Hard disk"),
-    ("cdrom", "CD-ROM (an ISO image)"),
-    ("network", "Network (PXE)"),
-]
+# "": the VM's own console (its label names it, per VM).
+RUN_ONCE_CONSOLES = [("", "As the VM's"),
+                     *((value, ConsoleType.label(value)) for value in (ConsoleType.VNC, ConsoleType.SPICE))]
 
 
 def _gib(value: int | None) -> str:
@@ -53,7 +52,7 @@ def os_search(queryset: QuerySet[OperatingSystem], query: str) -> QuerySet[Opera
 class BasicsForm(forms.Form):
     """Step 1: what the VM is."""
 
-    name = forms.CharField(max_length=64, help_text="Unique in the cluster's data center.")
+    name = forms.CharField(max_length=NAME_MAX, help_text="Unique in the cluster's data center.")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     cluster = forms.ModelChoiceField(queryset=Cluster.objects.none(), empty_label=None,
                                      help_text="Its hosts run the VM; its data center holds the disks and networks.")
@@ -180,7 +179,7 @@ def _domain_label(domain: StorageDomain) -> str:
 class NicForm(forms.Form):
     network = forms.ModelChoiceField(queryset=Network.objects.none(), empty_label=None)
     model = forms.ChoiceField(choices=(), required=False, label="Model")
-    mac = forms.CharField(label="MAC address", required=False, max_length=32,
+    mac = forms.CharField(label="MAC address", required=False, max_length=MAC_INPUT_MAX,
                           widget=forms.TextInput(attrs={"placeholder": "automatic from the pool",
                                                         "autocomplete": "off", "spellcheck": "false"}))
 
@@ -205,8 +204,10 @@ class BaseStepFormSet(forms.BaseFormSet):
             form.use_required_attribute = False
 
 
-DiskFormSet = forms.formset_factory(DiskForm, formset=BaseStepFormSet, extra=0, max_num=8, validate_max=True)
-NicFormSet = forms.formset_factory(NicForm, formset=BaseStepFormSet, extra=0, max_num=8, validate_max=True)
+DiskFormSet = forms.formset_factory(DiskForm, formset=BaseStepFormSet, extra=0, max_num=DEVICES_MAX,
+                                    validate_max=True)
+NicFormSet = forms.formset_factory(NicForm, formset=BaseStepFormSet, extra=0, max_num=DEVICES_MAX,
+                                   validate_max=True)
 
 
 class FinishForm(forms.Form):
@@ -224,9 +225,12 @@ class FinishForm(forms.Form):
 
 
 class RunOnceForm(forms.Form):
-    """Start once with options that are never saved into the VM."""
+    """Start once with options that are never saved into the VM.
 
-    boot_device = forms.ChoiceField(choices=RUN_ONCE_BOOT_DEVICES, initial="hd", widget=forms.RadioSelect,
+    The one declaration of Run Once's inputs: the API's serializer is made
+    from it (vms.api.serializers.RunOnceSerializer); lifecycle.vm_run_once judges them."""
+
+    boot_device = forms.ChoiceField(choices=BootDevice.choices(), initial=BootDevice.HD, widget=forms.RadioSelect,
                                     label="Boot from")
     iso = forms.ModelChoiceField(queryset=Image.objects.none(), required=False, label="ISO image",
                                  empty_label="None", help_text="In a CD-ROM drive; booted first when booting from CD.")
@@ -240,7 +244,7 @@ class RunOnceForm(forms.Form):
                                    help_text="Writes go to overlays that are thrown away when the VM stops.")
     host = forms.ModelChoiceField(queryset=Host.objects.none(), required=False, label="Run on",
                                   empty_label="Any host: the scheduler chooses")
-    console = forms.ChoiceField(required=False, choices=(), label="Console")
+    console = forms.ChoiceField(required=False, choices=RUN_ONCE_CONSOLES, label="Console")
 
     def __init__(self, *args, vm, **kwargs):
         super().__init__(*args, **kwargs)
@@ -250,19 +254,19 @@ class RunOnceForm(forms.Form):
         self.fields["iso"].label_from_instance = lambda image: f"{image.name} ({image.storage_domain.name})"
         self.fields["host"].queryset = Host.objects.filter(cluster_id=vm.cluster_id).order_by("name")
         self.fields["console"].choices = [
-            ("", f"As the VM's ({ConsoleType.label(vm.console)})"),
-            (ConsoleType.VNC, "VNC"), (ConsoleType.SPICE, "SPICE"),
+            (value, f"{label} ({ConsoleType.label(vm.console)})" if value == "" else label)
+            for value, label in RUN_ONCE_CONSOLES
         ]
 
     def service_arguments(self) -> dict:
-        data = self.cleaned_data
-        iso = data.get("iso")
-        return {
-            "boot_device": data["boot_device"], "iso": iso.pk if iso else None, "kernel": data["kernel"],
-            "initrd": data["initrd"], "cmdline": data["cmdline"], "boot_menu": data["boot_menu"],
-            "console": data["console"] or None, "stateless": data["stateless"], "start_paused": data["start_paused"],
-            "host": data.get("host"),
-        }
+        return run_once_arguments(self.cleaned_data)
+
+
+def run_once_arguments(answers: dict) -> dict:
+    """RunOnceForm's answers (or its serializer's) as lifecycle.vm_run_once's
+    arguments: the ISO by id, no console for the VM's own."""
+    iso = answers.get("iso")
+    return {**answers, "iso": iso.pk if iso else None, "console": answers.get("console") or None}
 
 
 def data_domains_of(cluster: Cluster) -> QuerySet[StorageDomain]:

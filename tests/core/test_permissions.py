@@ -1,9 +1,10 @@
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 
 from core.models import Permission, Role
-from core.permissions import has_permission, restrict
+from core.permissions import has_permission, restrict, user_ids_allowed
 from inventory.models import DataCenter
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +70,31 @@ def test_it_shows_nothing_to_an_anonymous_user(data_centers):
     from django.contrib.auth.models import AnonymousUser
 
     assert not restrict(DataCenter.objects.all(), AnonymousUser()).exists()
+
+
+def test_it_names_the_users_a_live_update_about_an_object_goes_to(admin, alice, bob, charlie, viewer, data_centers):
+    """Granted on the object, through a group, or system-wide; not the admins
+    (they hear every update on the admins' group) nor anyone else."""
+    east, west = data_centers
+    team = Group.objects.create(name="team")
+    alice.groups.add(team)
+    grant(viewer, east, group=team)
+    grant(viewer, east, user=bob)
+    grant(viewer, west, user=charlie)
+    dave = get_user_model().objects.create_user("dave")
+    grant(viewer, user=dave)
+    assert user_ids_allowed("view", east) == {alice.pk, bob.pk, dave.pk}
+    assert user_ids_allowed("view", west) == {charlie.pk, dave.pk}
+    assert user_ids_allowed("delete", east) == set()
+
+
+def test_it_leaves_out_superusers_and_holders_of_a_system_wide_role_for_everything(viewer, data_centers):
+    everything = Role.objects.create(name="Everything", actions=["*"])
+    admins = Group.objects.create(name="admins")
+    chief = get_user_model().objects.create_user("chief", is_superuser=True)
+    member = get_user_model().objects.create_user("member")
+    member.groups.add(admins)
+    grant(everything, group=admins)
+    grant(viewer, data_centers[0], user=chief)
+    grant(viewer, data_centers[0], user=member)
+    assert user_ids_allowed("view", data_centers[0]) == set()

@@ -5,7 +5,10 @@ import pytest
 
 from core.models import Job
 from vms.choices import VmStatus
-from vms.models import InstanceType, Vm, VmNic
+from vms.api.serializers import VmNicSerializer, VmSerializer
+from vms.forms import BasicsForm, DiskFormSet, NicForm, NicFormSet, RunOnceForm
+from vms.services.requests import DEVICES_MAX, MAC_INPUT_MAX, NAME_MAX
+from vms.models import InstanceType, Vm, VmDisk, VmNic
 from tests.vms.factories import GIB, vm_world
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +176,46 @@ def test_charlie_sees_no_vm_and_cannot_create_one(world, charlie, admin):
     assert client.get("/api/v1/vms/").json()["count"] == 0
     assert client.post("/api/v1/vms/", body(world), format="json").status_code == 403
     assert not Vm.objects.exists()
+
+
+# ---- Run Once: the form's inputs, the same limits ----------------------------
+
+def test_run_once_takes_the_forms_inputs_and_starts_a_job(api, world):
+    vm = api.post("/api/v1/vms/", body(world), format="json").json()["vm"]
+    Vm.objects.filter(pk=vm["id"]).update(status=VmStatus.DOWN)
+    Job.objects.update(status="succeeded")
+    VmDisk.objects.update(status="ok")
+    response = api.post(f"/api/v1/vms/{vm['id']}/run-once/", {"boot_device": "network", "boot_menu": True,
+                                                              "console": "spice"}, format="json")
+    assert response.status_code == 202, response.content
+    assert response.json()["job"]["title"] == "Run VM web1 once"
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"kernel": "/boot/" + "k" * 1100}, "kernel"),  # RunOnceForm: at most 1024 characters
+    ({"cmdline": "x" * 2049}, "cmdline"),
+    ({"boot_device": "floppy"}, "boot_device"),  # not a BootDevice
+    ({"console": "rdp"}, "console"),
+])
+def test_run_once_refuses_what_the_form_refuses(api, world, data, field):
+    vm = api.post("/api/v1/vms/", body(world), format="json").json()["vm"]
+    response = api.post(f"/api/v1/vms/{vm['id']}/run-once/", data, format="json")
+    assert response.status_code == 400 and field in response.json(), response.content
+    form = RunOnceForm(data, vm=Vm.objects.get(pk=vm["id"]))
+    assert not form.is_valid() and field in form.errors
+
+
+# ---- VM create: the wizard's limits, declared once ----------------------------
+
+def test_it_refuses_more_disks_or_nics_than_the_wizard_offers(api, world):
+    nine = 9
+    data = body(world, disks=[{"size_gb": 1, "storage_domain": world["domain"].pk}] * nine,
+                nics=[{"network": world["network"].pk}] * nine)
+    assert "at most 8" in refused(api, data, "disks")[0]
+    assert "at most 8" in refused(api, data, "nics")[0]
+
+
+def test_the_wizard_and_the_api_declare_the_limits_of_vm_requests():
+    assert BasicsForm.base_fields["name"].max_length == VmSerializer().fields["name"].max_length == NAME_MAX
+    assert NicForm.base_fields["mac"].max_length == VmNicSerializer().fields["mac"].max_length == MAC_INPUT_MAX
+    assert DiskFormSet.max_num == NicFormSet.max_num == DEVICES_MAX

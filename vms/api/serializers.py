@@ -1,3 +1,4 @@
+from django import forms
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -12,7 +13,8 @@ from vms.choices import (
     Provisioning,
 )
 from vms.models import InstanceType, OperatingSystem, Vm, VmDisk, VmNic
-from vms.services.requests import DiskRequest, NicRequest, VmRequest
+from vms.forms import RunOnceForm
+from vms.services.requests import MAC_INPUT_MAX, NAME_MAX, DiskRequest, NicRequest, VmRequest
 
 
 SIZES = ("memory_mb", "vcpus", "disk_gb")
@@ -72,7 +74,7 @@ class VmDiskSerializer(serializers.ModelSerializer):
 class VmNicSerializer(serializers.ModelSerializer):
     network = serializers.PrimaryKeyRelatedField(queryset=Network.objects.all())
     model = serializers.ChoiceField(NicModel.choices(), required=False, allow_blank=True, default="")
-    mac = serializers.CharField(required=False, allow_blank=True, default="", max_length=32)
+    mac = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAC_INPUT_MAX)
 
     class Meta:
         model = VmNic
@@ -102,6 +104,7 @@ class VmSerializer(serializers.HyperlinkedModelSerializer):
     serializer only shapes JSON into a VmRequest."""
 
     url = serializers.HyperlinkedIdentityField(view_name="api:vm-detail")
+    name = serializers.CharField(max_length=NAME_MAX)
     cluster = serializers.PrimaryKeyRelatedField(queryset=Cluster.objects.select_related("data_center"))
     os_type = serializers.PrimaryKeyRelatedField(queryset=OperatingSystem.objects.all())
     instance_type = serializers.PrimaryKeyRelatedField(
@@ -152,3 +155,34 @@ class VmSerializer(serializers.HyperlinkedModelSerializer):
         nics = tuple(NicRequest(**nic) for nic in data.pop("nics", []))
         host = data.pop("pinned_host_in", None)
         return VmRequest(disks=disks, nics=nics, host=host, **data)
+
+
+def _serializer_field(field: forms.Field) -> serializers.Field:
+    """The API twin of one form field: the same choices, lengths and required-ness."""
+    kwargs = {"help_text": field.help_text or None}
+    if isinstance(field, forms.ModelChoiceField):  # an id in, the object out, as the form gives it
+        return serializers.PrimaryKeyRelatedField(queryset=field.queryset.model._default_manager.all(),
+                                                  required=field.required, allow_null=not field.required, **kwargs)
+    if isinstance(field, forms.BooleanField):  # an unticked box
+        return serializers.BooleanField(default=bool(field.initial), **kwargs)
+    # What the form fills in itself (its initial value, or an empty answer) is the API's default.
+    if field.initial is not None:
+        kwargs["default"] = field.initial
+    elif not field.required:
+        kwargs["default"] = ""
+    if isinstance(field, forms.ChoiceField):
+        choices = [(value, label) for value, label in field.choices if value != ""]
+        return serializers.ChoiceField(choices, allow_blank=not field.required, **kwargs)
+    if isinstance(field, forms.CharField):
+        return serializers.CharField(max_length=field.max_length, allow_blank=not field.required, **kwargs)
+    raise TypeError(f"No API twin for a {type(field).__name__}.")
+
+
+def serializer_from_form(form_class: type[forms.Form], name: str) -> type[serializers.Serializer]:
+    """A serializer declaring exactly ``form_class``'s inputs, so the page and
+    the API cannot drift apart (one declaration per action)."""
+    fields = {field_name: _serializer_field(field) for field_name, field in form_class.base_fields.items()}
+    return type(name, (serializers.Serializer,), {**fields, "__doc__": form_class.__doc__.split("\n\n")[0]})
+
+
+RunOnceSerializer = serializer_from_form(RunOnceForm, "RunOnceSerializer")

@@ -1,18 +1,18 @@
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.serializers import JobAcceptedSerializer, JobSerializer
 from core.objects import object_create, object_remove, object_update
 from core.permissions import has_permission, require_permission
-from inventory.models import Host
 from vms import selectors
-from vms.api.serializers import InstanceTypeSerializer, OperatingSystemSerializer, VmSerializer
-from vms.choices import ConsoleType
+from vms.api.serializers import InstanceTypeSerializer, OperatingSystemSerializer, RunOnceSerializer, VmSerializer
+from vms.forms import run_once_arguments
 from vms.models import InstanceType
+from vms.permissions import vm_require
 from vms.services import lifecycle
 from vms.services.screenshot import vm_screenshot_png
 
@@ -50,19 +50,6 @@ class InstanceTypeViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         require_permission(self.request.user, "delete", instance)
         object_remove(obj=instance, user=self.request.user)
-
-
-class RunOnceSerializer(serializers.Serializer):
-    boot_device = serializers.ChoiceField(["hd", "cdrom", "network"], default="hd")
-    iso = serializers.IntegerField(required=False, allow_null=True, help_text="An ISO image's id.")
-    kernel = serializers.CharField(required=False, allow_blank=True, default="")
-    initrd = serializers.CharField(required=False, allow_blank=True, default="")
-    cmdline = serializers.CharField(required=False, allow_blank=True, default="")
-    boot_menu = serializers.BooleanField(default=False)
-    console = serializers.ChoiceField([ConsoleType.VNC, ConsoleType.SPICE], required=False)
-    stateless = serializers.BooleanField(default=False)
-    start_paused = serializers.BooleanField(default=False)
-    host = serializers.PrimaryKeyRelatedField(queryset=Host.objects.all(), required=False, allow_null=True)
 
 
 VmCreated = inline_serializer("VmCreated", {"vm": VmSerializer(), "job": JobSerializer()})
@@ -106,61 +93,62 @@ class VmViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.Read
         return self.job_accepted(lifecycle.vm_delete(vm=vm, user=request.user))
 
     def _vm_for(self, action_name: str):
+        """The VM (404 when the user may not see it), if the user may do
+        ``action_name`` to it (403 otherwise): vms.permissions decides, as for the pages."""
         vm = self.get_object()
-        if vm.owner_id != self.request.user.pk:
-            require_permission(self.request.user, action_name, vm)
+        vm_require(self.request.user, action_name, vm)
         return vm
 
-    def _action(self, service, permission: str = "operate"):
-        vm = self._vm_for(permission)
+    def _action(self, service, action_name: str):
+        vm = self._vm_for(action_name)
         return self.job_accepted(service(vm=vm, user=self.request.user))
 
     @extend_schema(request=None, responses={202: JobAcceptedSerializer})
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
         """Start on the host the scheduler picks (409 with each host's reason when none fits)."""
-        return self._action(lifecycle.vm_start)
+        return self._action(lifecycle.vm_start, "start")
 
     @extend_schema(request=None, responses={202: JobAcceptedSerializer})
     @action(detail=True, methods=["post"])
     def shutdown(self, request, pk=None):
         """Ask the guest to shut down; power off after the cluster's timeout."""
-        return self._action(lifecycle.vm_shutdown)
+        return self._action(lifecycle.vm_shutdown, "shutdown")
 
     @extend_schema(request=None, responses={202: JobAcceptedSerializer})
     @action(detail=True, methods=["post"])
     def poweroff(self, request, pk=None):
-        return self._action(lifecycle.vm_poweroff)
+        return self._action(lifecycle.vm_poweroff, "poweroff")
 
     @extend_schema(request=None, responses={202: JobAcceptedSerializer})
     @action(detail=True, methods=["post"])
     def reboot(self, request, pk=None):
-        return self._action(lifecycle.vm_reboot)
+        return self._action(lifecycle.vm_reboot, "reboot")
 
     @extend_schema(request=None, responses={202: JobAcceptedSerializer})
     @action(detail=True, methods=["post"])
     def suspend(self, request, pk=None):
-        return self._action(lifecycle.vm_suspend)
+        return self._action(lifecycle.vm_suspend, "suspend")
 
     @extend_schema(request=None, responses={202: JobAcceptedSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        return self._action(lifecycle.vm_resume)
+        return self._action(lifecycle.vm_resume, "resume")
 
     @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
     def screenshot(self, request, pk=None):
         """The guest's screen now (409 when the VM is not running or headless).
         Routed as ``vms/<id>/screenshot.png`` (no trailing slash: it is a file)."""
         vm = self.get_object()
-        return HttpResponse(vm_screenshot_png(vm=vm), content_type="image/png",
+        return HttpResponse(vm_screenshot_png(vm=vm, user=request.user), content_type="image/png",
                             headers={"Cache-Control": "no-store"})
 
     @extend_schema(request=RunOnceSerializer, responses={202: JobAcceptedSerializer})
     @action(detail=True, methods=["post"], url_path="run-once")
     def run_once(self, request, pk=None):
         """Start once with one-off options that are not saved."""
-        vm = self._vm_for("operate")
+        vm = self._vm_for("run_once")
         options = RunOnceSerializer(data=request.data)
         options.is_valid(raise_exception=True)
-        job = lifecycle.vm_run_once(vm=vm, user=request.user, **options.validated_data)
+        job = lifecycle.vm_run_once(vm=vm, user=request.user, **run_once_arguments(options.validated_data))
         return self.job_accepted(job)

@@ -79,6 +79,16 @@ class Vm(models.Model):
     def vcpus(self) -> int:
         return self.cpu_sockets * self.cpu_cores * self.cpu_threads
 
+    @property
+    def is_external(self) -> bool:
+        """Found on a host, not created by the portal."""
+        return self.origin == VmOrigin.EXTERNAL
+
+    @property
+    def is_headless(self) -> bool:
+        """Has no graphical console, only a serial one."""
+        return self.console == ConsoleType.NONE
+
 
 class VmDisk(models.Model):
     vm = models.ForeignKey(Vm, on_delete=models.CASCADE, related_name="disks")

@@ -27,7 +27,7 @@ from inventory.choices import HostStatus, ImageContent, ImageStatus
 from inventory.models import Host, Image
 from inventory.services.spm import spm_review
 from inventory.services.storage import storage_images_pool_ensure, storage_pool_name
-from vms.choices import DiskAllocation, DiskFormat, DiskStatus, VmStatus
+from vms.choices import BootDevice, DiskAllocation, DiskFormat, DiskStatus, VmStatus
 from vms.models import Vm, VmDisk, VmNic
 from vms.policy import BootOverride
 from vms.services.definition import vm_domain_spec
@@ -47,8 +47,14 @@ STATUS_OF_STATE = {
     "pmsuspended": VmStatus.SUSPENDED,
     "nostate": VmStatus.UNKNOWN,
 }
+# The statuses each action accepts: the services judge by them, and the VM
+# page shows a button only where its service would accept it.
+STARTABLE = (VmStatus.DOWN,)
 STOPPABLE = (VmStatus.UP, VmStatus.PAUSED, VmStatus.POWERING_UP, VmStatus.POWERING_DOWN,
              VmStatus.REBOOT_IN_PROGRESS, VmStatus.NOT_RESPONDING, VmStatus.UNKNOWN)
+SHUTDOWN_FROM = REBOOT_FROM = SUSPEND_FROM = (VmStatus.UP,)
+RESUME_FROM = (VmStatus.PAUSED,)
+DELETABLE = (VmStatus.DOWN, VmStatus.UNKNOWN)
 
 
 # ---- create ---------------------------------------------------------------
@@ -152,7 +158,7 @@ def vm_start(*, vm: Vm, user, host: Host | None = None) -> Job:
 
 
 def vm_run_once(
-    *, vm: Vm, user, boot_device: str = "hd", iso: int | None = None, kernel: str = "", initrd: str = "",
+    *, vm: Vm, user, boot_device: str = BootDevice.HD, iso: int | None = None, kernel: str = "", initrd: str = "",
     cmdline: str = "", boot_menu: bool = False, console: str | None = None, stateless: bool = False,
     start_paused: bool = False, host: Host | None = None,
 ) -> Job:
@@ -171,7 +177,7 @@ def vm_run_once(
 
 def _iso_path(vm: Vm, boot_device: str, iso: int | None) -> str | None:
     if iso is None:
-        if boot_device == "cdrom":
+        if boot_device == BootDevice.CDROM:
             raise ValidationError({"iso": "Booting from CD needs an ISO: give its id."})
         return None
     image = Image.objects.filter(pk=iso, content=ImageContent.ISO, status=ImageStatus.OK,
@@ -190,10 +196,10 @@ def _absolute(name: str, path: str) -> str | None:
 
 
 def _start_job(*, vm: Vm, user, host: Host | None, title: str, run_once: dict | None = None) -> Job:
-    _require(vm, (VmStatus.DOWN,), "start")
+    _require(vm, STARTABLE, "start")
     if vm.disks.exclude(status=DiskStatus.OK).exists():
         raise Conflict(f"VM {vm.name} has disks that are not ready (locked or illegal); it cannot start.")
-    vm_claim(vm=vm, to=VmStatus.POWERING_UP, allowed=(VmStatus.DOWN,), action="start", user=user)
+    vm_claim(vm=vm, to=VmStatus.POWERING_UP, allowed=STARTABLE, action="start", user=user)
     try:
         placement = placement_for(cluster=vm.cluster, demand=_demand_of_vm(vm, host), leaving_out_vm=vm.pk)
         Vm.objects.filter(pk=vm.pk).update(placement=placement_record(placement))
@@ -272,7 +278,7 @@ def _run_once_on(vm: Vm, host: Host, options: dict) -> None:
 # ---- stop, reboot, pause ----------------------------------------------------
 
 def vm_shutdown(*, vm: Vm, user) -> Job:
-    return _claimed_job(vm, user, to=VmStatus.POWERING_DOWN, allowed=(VmStatus.UP,), action="shut down",
+    return _claimed_job(vm, user, to=VmStatus.POWERING_DOWN, allowed=SHUTDOWN_FROM, action="shut down",
                         kind="vm.shutdown", title=f"Shut down VM {vm.name}",
                         steps=["Ask the guest to shut down", "Wait for it to stop"],
                         args=(vm.cluster.shutdown_timeout_seconds,))
@@ -335,7 +341,7 @@ def run_once_discard(*, vm: Vm) -> None:
 
 
 def vm_reboot(*, vm: Vm, user) -> Job:
-    return _claimed_job(vm, user, to=VmStatus.REBOOT_IN_PROGRESS, allowed=(VmStatus.UP,), action="reboot",
+    return _claimed_job(vm, user, to=VmStatus.REBOOT_IN_PROGRESS, allowed=REBOOT_FROM, action="reboot",
                         kind="vm.reboot", title=f"Reboot VM {vm.name}", steps=["Reboot"])
 
 
@@ -347,7 +353,7 @@ def vm_reboot_run(run: JobRun) -> None:
 
 
 def vm_suspend(*, vm: Vm, user) -> Job:
-    _require(vm, (VmStatus.UP,), "suspend")
+    _require(vm, SUSPEND_FROM, "suspend")
     return _job(vm, user, "vm.suspend", f"Suspend VM {vm.name}", ["Suspend"])
 
 
@@ -359,7 +365,7 @@ def vm_suspend_run(run: JobRun) -> None:
 
 
 def vm_resume(*, vm: Vm, user) -> Job:
-    _require(vm, (VmStatus.PAUSED,), "resume")
+    _require(vm, RESUME_FROM, "resume")
     return _job(vm, user, "vm.resume", f"Resume VM {vm.name}", ["Resume"])
 
 
@@ -374,7 +380,7 @@ def vm_resume_run(run: JobRun) -> None:
 
 def vm_delete(*, vm: Vm, user) -> Job:
     steps = ["Remove the definition", *(f"Remove disk {disk.index + 1}" for disk in vm.disks.all())]
-    return _claimed_job(vm, user, to=VmStatus.IMAGE_LOCKED, allowed=(VmStatus.DOWN, VmStatus.UNKNOWN),
+    return _claimed_job(vm, user, to=VmStatus.IMAGE_LOCKED, allowed=DELETABLE,
                         action="be deleted", kind="vm.delete", title=f"Delete VM {vm.name}", steps=steps)
 
 

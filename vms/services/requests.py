@@ -18,7 +18,11 @@ from vms.models import InstanceType, OperatingSystem, Vm, VmNic
 from vms.services.macs import mac_clean, macs_allocate
 
 GIB = 1024**3
+# Input limits, declared here once: the rules below enforce them, the wizard's
+# forms and the API's serializer declare them from here.
 NAME_MAX = 64
+MAC_INPUT_MAX = 32  # a MAC as typed (any case, "-" or ":"); mac_clean says whether it is one
+DEVICES_MAX = 8  # disks, and NICs, per VM
 # Hosts whose facts count for "the largest host" (a host never read has none).
 HOSTS_WITH_FACTS = (HostStatus.UP, HostStatus.MAINTENANCE, HostStatus.NON_OPERATIONAL)
 TOPOLOGY_FIELDS = ("memory_mb", "cpu_sockets", "cpu_cores", "cpu_threads")
@@ -197,6 +201,8 @@ def _clean_disks(request: VmRequest, errors: Errors) -> tuple[DiskRequest, ...]:
     data_center = request.cluster.data_center
     cleaned = []
     wanted_by_domain: dict[int, int] = {}
+    if len(request.disks) > DEVICES_MAX:
+        errors.add("disks", f"{len(request.disks)} disks were given; a VM has at most {DEVICES_MAX}.")
     for number, disk in enumerate(request.disks, start=1):
         label = f"Disk {number}"
         domain = disk.storage_domain
@@ -256,6 +262,8 @@ def _clean_nics(request: VmRequest, errors: Errors) -> tuple[NicRequest, ...]:
     data_center = request.cluster.data_center
     cleaned = []
     given = set()
+    if len(request.nics) > DEVICES_MAX:
+        errors.add("nics", f"{len(request.nics)} NICs were given; a VM has at most {DEVICES_MAX}.")
     for number, nic in enumerate(request.nics, start=1):
         label = f"NIC {number}"
         if nic.network.data_center_id != data_center.pk:

@@ -11,6 +11,7 @@ from core.models import Severity
 from core.status import StatusKind, status_change
 from vms.choices import VmStatus
 from vms.models import Vm
+from vms.permissions import vm_user_ids_allowed
 
 VM_STATUS = StatusKind(
     type="vm", noun="VM", choices=VmStatus,
@@ -20,10 +21,11 @@ VM_STATUS = StatusKind(
 )
 
 
-def vm_audience(vm: Vm) -> Iterator[int | None]:
+def vm_audience(vm: Vm) -> Iterator[int]:
     """Who, besides the admins, is told live when the VM's status changes: its
-    owner. A generator, so nothing is read unless the status did change."""
-    yield vm.owner_id
+    owner and everyone granted view on it. A generator, so nothing is read
+    unless the status did change."""
+    yield from vm_user_ids_allowed("view", vm)
 
 
 def vm_set_status(

@@ -24,18 +24,19 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from core.errors import PortalError
+from core.errors import Conflict, PermissionDenied, PortalError
 from core.models import JobStatus
-from core.permissions import has_permission, is_system_admin
+from core.permissions import is_system_admin
 from core.selectors import events_visible_to, jobs_visible_to
 from inventory.models import Cluster, Host
 from inventory.views import _search_and_sort
 from vms import selectors
-from vms.choices import ConsoleType, OsFamily, VmStatus
+from vms.choices import OsFamily, VmStatus
 from vms.forms import RunOnceForm
 from vms.models import OperatingSystem, Vm
 from vms.services import lifecycle
-from vms.services.screenshot import SHOWS_A_SCREEN, vm_screenshot_png
+from vms.permissions import vm_may, vm_require
+from vms.services.screenshot import vm_screenshot_png, vm_shows_screen
 from vms.views.wizard import clusters_for_new_vms
 
 PAGE_SIZE = 50
@@ -47,13 +48,6 @@ VM_SORTS = {
 }
 # Names only, as the API's ?q=: host, OS and owner have their own filters.
 VM_SEARCH = ("name",)
-
-
-# ---- who may do what --------------------------------------------------------
-
-def may(user, action: str, vm: Vm) -> bool:
-    """As the API decides: the owner may do anything to their VM; others need the action granted."""
-    return vm.owner_id == user.pk or has_permission(user, action, vm)
 
 
 def _visible_vm(request, pk: int) -> Vm:
@@ -123,24 +117,26 @@ def vm_list(request):
 
 @dataclass(frozen=True)
 class Action:
-    name: str
+    """A button of the VM page. Who may press it is vms.permissions' rule for
+    the action of that name (the API asks the same); where it shows, the
+    statuses its service accepts (the service's own constant)."""
+
+    name: str  # a key of vms.permissions.VM_ACTIONS
     label: str
     service: Callable
-    allowed: tuple[str, ...]  # statuses in which the button shows (the service is the judge)
-    permission: str = "operate"
+    allowed: tuple[str, ...]
     style: str = "secondary"
     done: str = "vm"  # where to go after: the VM page, or the job ("job")
 
 
 ACTIONS = {action.name: action for action in (
-    Action("start", "Start", lifecycle.vm_start, (VmStatus.DOWN,), style="primary"),
-    Action("shutdown", "Shut down", lifecycle.vm_shutdown, (VmStatus.UP,)),
-    Action("reboot", "Reboot", lifecycle.vm_reboot, (VmStatus.UP,)),
-    Action("suspend", "Suspend", lifecycle.vm_suspend, (VmStatus.UP,)),
-    Action("resume", "Resume", lifecycle.vm_resume, (VmStatus.PAUSED,), style="primary"),
+    Action("start", "Start", lifecycle.vm_start, lifecycle.STARTABLE, style="primary"),
+    Action("shutdown", "Shut down", lifecycle.vm_shutdown, lifecycle.SHUTDOWN_FROM),
+    Action("reboot", "Reboot", lifecycle.vm_reboot, lifecycle.REBOOT_FROM),
+    Action("suspend", "Suspend", lifecycle.vm_suspend, lifecycle.SUSPEND_FROM),
+    Action("resume", "Resume", lifecycle.vm_resume, lifecycle.RESUME_FROM, style="primary"),
     Action("poweroff", "Power off", lifecycle.vm_poweroff, lifecycle.STOPPABLE, style="danger"),
-    Action("delete", "Delete", lifecycle.vm_delete, (VmStatus.DOWN, VmStatus.UNKNOWN), permission="delete",
-           style="danger", done="job"),
+    Action("delete", "Delete", lifecycle.vm_delete, lifecycle.DELETABLE, style="danger", done="job"),
 )}
 
 
@@ -161,9 +157,8 @@ def _placement_rows(vm: Vm) -> list[dict]:
 def vm_detail(request, pk: int):
     vm = _visible_vm(request, pk)
     content_type = _content_type()
-    operate = may(request.user, "operate", vm)
     actions = [action for action in ACTIONS.values()
-               if vm.status in action.allowed and may(request.user, action.permission, vm)]
+               if vm.status in action.allowed and vm_may(request.user, action.name, vm)]
     return render(request, "vms/vm_detail.html", {
         "vm": vm,
         "disks": vm.disks.select_related("storage_domain", "image"),
@@ -173,22 +168,15 @@ def vm_detail(request, pk: int):
             target_type=content_type, target_id=str(vm.pk), status__in=JobStatus.ACTIVE).order_by("-pk").first(),
         "actions": [a for a in actions if a.name != "delete"],
         "may_delete": any(a.name == "delete" for a in actions),
-        "may_run_once": operate and vm.status == VmStatus.DOWN,
+        "may_run_once": vm.status in lifecycle.STARTABLE and vm_may(request.user, "run_once", vm),
+        # A job holds the VM: say so rather than "no action fits".
+        "disks_locked": vm.status == VmStatus.IMAGE_LOCKED,
         "placement_rows": _placement_rows(vm),
-        "shows_screen": _shows_screen(vm),
-        "may_see_screen": _may_see_screen(request.user, vm),
+        "shows_screen": vm_shows_screen(vm),
+        "may_see_screen": vm_may(request.user, "screenshot", vm),
         "screen_refresh": SCREEN_REFRESH_SECONDS,
         "windows": vm.os_type.family == OsFamily.WINDOWS,
     })
-
-
-def _shows_screen(vm: Vm) -> bool:
-    return vm.status in SHOWS_A_SCREEN and vm.host_id is not None and (
-        vm.console != ConsoleType.NONE or bool(vm.run_once))
-
-
-def _may_see_screen(user, vm: Vm) -> bool:
-    return may(user, "operate", vm) or has_permission(user, "console", vm)
 
 
 @login_required
@@ -197,7 +185,7 @@ def vm_screen(request, pk: int):
     """The thumbnail's card body, polled by htmx while the VM shows a screen;
     answers 286 (htmx: stop polling) with the last word once it does not."""
     vm = _visible_vm(request, pk)
-    context = {"vm": vm, "shows_screen": _shows_screen(vm), "may_see_screen": _may_see_screen(request.user, vm),
+    context = {"vm": vm, "shows_screen": vm_shows_screen(vm), "may_see_screen": vm_may(request.user, "screenshot", vm),
                "screen_refresh": SCREEN_REFRESH_SECONDS}
     response = render(request, "vms/includes/vm_screen.html", context)
     if not (context["shows_screen"] and context["may_see_screen"]):
@@ -211,20 +199,20 @@ PLACEHOLDER_SVG = (
     '<text x="160" y="105" fill="#c7c7c7" font-family="sans-serif" font-size="14" text-anchor="middle">{}</text>'
     "</svg>"
 )
+PLACEHOLDER_TEXTS = {PermissionDenied: "Only those who may use this VM see its screen",
+                     Conflict: "No screen: the VM is not running"}
 
 
 @login_required
 @require_GET
 def vm_screenshot(request, pk: int):
     """The guest's screen as a PNG about 320 pixels wide; a dark placeholder
-    saying why (409 not running, 503 host unreachable) when there is none."""
+    saying why (403 not for this user, 409 not running, 503 host unreachable) when there is none."""
     vm = _visible_vm(request, pk)
-    if not _may_see_screen(request.user, vm):
-        raise Http404
     try:
-        png = vm_screenshot_png(vm=vm, max_width=THUMBNAIL_WIDTH)
+        png = vm_screenshot_png(vm=vm, user=request.user, max_width=THUMBNAIL_WIDTH)
     except PortalError as error:
-        text = "No screen: the VM is not running" if error.status_code == 409 else "The screen cannot be read now"
+        text = PLACEHOLDER_TEXTS.get(type(error), "The screen cannot be read now")
         response = HttpResponse(PLACEHOLDER_SVG.format(escape(text)), content_type="image/svg+xml",
                                 status=error.status_code)
         response["X-Reason"] = error.detail.replace("\n", " ")[:300]
@@ -247,10 +235,8 @@ def vm_action(request, pk: int, action: str):
         raise Http404
     spec = ACTIONS[action]
     vm = _visible_vm(request, pk)
-    if not may(request.user, spec.permission, vm):
-        messages.error(request, f"You may not {spec.label.lower()} VM {vm.name}.")
-        return redirect("vms:vm-detail", vm.pk)
     try:
+        vm_require(request.user, spec.name, vm)
         job = spec.service(vm=vm, user=request.user)
     except (PortalError, ValidationError) as error:
         _refused(request, error)
@@ -270,7 +256,7 @@ def vm_delete(request, pk: int):
     vm = _visible_vm(request, pk)
     return render(request, "vms/vm_delete.html", {
         "vm": vm, "disks": vm.disks.select_related("storage_domain"),
-        "deletable": vm.status in ACTIONS["delete"].allowed, "may_delete": may(request.user, "delete", vm),
+        "deletable": vm.status in ACTIONS["delete"].allowed, "may_delete": vm_may(request.user, "delete", vm),
     })
 
 
@@ -279,8 +265,10 @@ def vm_run_once(request, pk: int):
     vm = _visible_vm(request, pk)
     form = RunOnceForm(request.POST or None, vm=vm)
     if request.method == "POST":
-        if not may(request.user, "operate", vm):
-            messages.error(request, f"You may not start VM {vm.name}.")
+        try:
+            vm_require(request.user, "run_once", vm)
+        except PermissionDenied as error:
+            _refused(request, error)
             return redirect("vms:vm-detail", vm.pk)
         if form.is_valid():
             try:
@@ -293,7 +281,7 @@ def vm_run_once(request, pk: int):
                 messages.info(request, f"{job.title}: job #{job.pk} started; these options last until it stops.")
                 return redirect("vms:vm-detail", vm.pk)
     return render(request, "vms/vm_run_once.html", {"vm": vm, "form": form,
-                                                    "may_start": vm.status == VmStatus.DOWN})
+                                                    "may_start": vm.status in lifecycle.STARTABLE})
 
 
 def _form_errors(form, error: ValidationError) -> None:

@@ -1,0 +1,60 @@
+"""Who may do what to a VM: one rule for every face (the VM pages, the API,
+the screenshot service, live updates and console tickets).
+
+The owner may do anything to their VM; anyone else needs a grant (see
+core.permissions) of one of the permissions the action names. Whether the
+VM's status allows the action is its lifecycle service's rule, not this one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.errors import PermissionDenied
+from core.permissions import has_permission, user_ids_allowed
+from vms.models import Vm
+
+
+@dataclass(frozen=True)
+class VmAction:
+    name: str
+    grants: tuple[str, ...]  # any one of these granted permissions allows the action
+    words: str  # "You may not <words>.", with {vm} for the VM's name
+
+
+VM_ACTIONS = {action.name: action for action in (
+    VmAction("view", ("view",), "see VM {vm}"),
+    VmAction("start", ("operate",), "start VM {vm}"),
+    VmAction("shutdown", ("operate",), "shut down VM {vm}"),
+    VmAction("poweroff", ("operate",), "power off VM {vm}"),
+    VmAction("reboot", ("operate",), "reboot VM {vm}"),
+    VmAction("suspend", ("operate",), "suspend VM {vm}"),
+    VmAction("resume", ("operate",), "resume VM {vm}"),
+    VmAction("run_once", ("operate",), "run VM {vm} once"),
+    VmAction("delete", ("delete",), "delete VM {vm}"),
+    # The screen is the console's picture: whoever may use the console sees it.
+    VmAction("screenshot", ("operate", "console"), "see the screen of VM {vm}"),
+    VmAction("console", ("operate", "console"), "open the console of VM {vm}"),
+)}
+
+
+def _is_owner(user, vm: Vm) -> bool:
+    # An external VM has no owner: None must not match an anonymous user's None.
+    return bool(user and user.is_authenticated and vm.owner_id is not None and vm.owner_id == user.pk)
+
+
+def vm_may(user, action: str, vm: Vm) -> bool:
+    """Whether ``user`` may do ``action`` (a key of VM_ACTIONS) to ``vm``."""
+    return _is_owner(user, vm) or any(has_permission(user, grant, vm) for grant in VM_ACTIONS[action].grants)
+
+
+def vm_require(user, action: str, vm: Vm) -> None:
+    """vm_may, or PermissionDenied (403) saying what was refused."""
+    if not vm_may(user, action, vm):
+        raise PermissionDenied(f"You may not {VM_ACTIONS[action].words.format(vm=vm.name)}.")
+
+
+def vm_user_ids_allowed(action: str, vm: Vm) -> set[int]:
+    """The users (besides the system admins) who may do ``action`` to ``vm``:
+    its owner and everyone granted; whom a live update about it goes to."""
+    ids = set().union(*(user_ids_allowed(grant, vm) for grant in VM_ACTIONS[action].grants))
+    return ids | ({vm.owner_id} if vm.owner_id is not None else set())

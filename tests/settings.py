@@ -18,3 +18,5 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 
 CELERY_TASK_ROUTES = {"test.sleeps": {"queue": "tests-sleeps"}}
+
+PASSWORD_HASHERS = ["tests.support.hashers.FastPBKDF2PasswordHasher"]

@@ -82,13 +82,11 @@ def vm_create(*, request: VmRequest, user) -> tuple[Vm, Job]:
                                  data_center_id=vm.data_center_id)
         event_record(code="vm.created", message=f"VM {vm.name} created by {user}; {placement.summary}",
                      user=user, target=vm)
-        from vms.tasks import vm_create_task
-
         steps = [f"Create disk {index + 1}" for index in range(len(request.disks))]
         steps.append(f"Define on {placement.host_name}")
         if request.start:
             steps.append(f"Start on {placement.host_name}")
-        job = job_create(title=f"Create VM {vm.name}", task=vm_create_task, steps=steps, target=vm,
+        job = job_create(title=f"Create VM {vm.name}", task="vm.create", steps=steps, target=vm,
                          user=user, task_args=(request.start,))
     return vm, job
 
@@ -198,9 +196,7 @@ def _start_job(*, vm: Vm, user, host: Host | None, title: str, run_once: dict | 
         placement = placement_for(cluster=vm.cluster, demand=_demand_of_vm(vm, host), leaving_out_vm=vm.pk)
         Vm.objects.filter(pk=vm.pk).update(placement=placement_record(placement))
         host_id = placement_required(placement, vm_name=vm.name)
-        from vms.tasks import vm_start_task
-
-        return job_create(title=title, task=vm_start_task, steps=[f"Start on {placement.host_name}"],
+        return job_create(title=title, task="vm.start", steps=[f"Start on {placement.host_name}"],
                           target=vm, user=user, task_args=(host_id, run_once or {}))
     except Exception:
         vm_set_status(vm=vm, status=VmStatus.DOWN, expected=VmStatus.POWERING_UP, record=False)
@@ -405,9 +401,7 @@ def _require(vm: Vm, allowed: tuple[str, ...], action: str) -> None:
 
 
 def _job(vm: Vm, user, kind: str, title: str, steps: list[str], *args) -> Job:
-    from vms import tasks
-
-    return job_create(title=title, task=tasks.BY_KIND[kind], steps=steps, target=vm, user=user, task_args=args)
+    return job_create(title=title, task=kind, steps=steps, target=vm, user=user, task_args=args)
 
 
 def _claimed_job(vm: Vm, user, *, to: str, allowed: tuple[str, ...], action: str, kind: str, title: str,

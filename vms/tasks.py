@@ -13,8 +13,8 @@ def vm_create_task(run: JobRun, start: bool) -> None:
 
 
 @job_task(name="vm.start", on_failure=lifecycle.vm_action_failed)
-def vm_start_task(run: JobRun, host_id: int, run_once: dict) -> None:
-    lifecycle.vm_start_run(run, host_id, run_once)
+def vm_start_task(run: JobRun, previous_host_id: int | None, run_once: dict) -> None:
+    lifecycle.vm_start_run(run, previous_host_id, run_once)
 
 
 @job_task(name="vm.shutdown", on_failure=lifecycle.vm_action_failed)

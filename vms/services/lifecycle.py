@@ -66,7 +66,7 @@ def vm_create(*, request: VmRequest, user) -> tuple[Vm, Job]:
     transaction under the cluster's lock, so parallel creates each see the
     ones placed before (a VM to start commits its host from now on)."""
     with transaction.atomic():
-        cluster_lock(request.cluster)
+        cluster_lock(request.cluster.pk)
         request = vm_request_clean(request)
         placement = placement_for(cluster=request.cluster, demand=demand_of(request))
         host_id = placement_required(placement, vm_name=request.name)
@@ -197,7 +197,7 @@ def _start_job(*, vm: Vm, user, host: Host | None, title: str, run_once: dict | 
         raise Conflict(f"VM {vm.name} has disks that are not ready (locked or illegal); it cannot start.")
     previous_host_id = vm.host_id
     with transaction.atomic():
-        cluster_lock(vm.cluster)
+        cluster_lock(vm.cluster_id)
         placement = placement_for(cluster=vm.cluster, demand=demand_of(vm, pinned_host=host), leaving_out_vm=vm.pk)
         if placement.host_id is not None:
             vm_claim(vm=vm, to=VmStatus.POWERING_UP, allowed=(VmStatus.DOWN,), action="start", user=user)

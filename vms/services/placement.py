@@ -99,12 +99,13 @@ def placement_for(*, cluster: Cluster, demand: VmDemand, leaving_out_vm: int | N
     return place(demand, cluster_candidates(cluster, leaving_out_vm=leaving_out_vm), cluster_rules(cluster))
 
 
-def cluster_lock(cluster: Cluster) -> None:
+def cluster_lock(cluster_id: int) -> None:
     """Take the cluster's lock until the caller's transaction ends. An UPDATE
     of its row: a row lock on PostgreSQL, the database's write lock on SQLite,
-    so it must be the transaction's first statement there (a transaction that
-    read first could not wait for the write lock)."""
-    Cluster.objects.filter(pk=cluster.pk).update(name=F("name"))
+    so it must be the transaction's first statement there: a transaction that
+    has read (even a lazy ``vm.cluster``) gets "database is locked" at once
+    instead of waiting for the lock."""
+    Cluster.objects.filter(pk=cluster_id).update(name=F("name"))
 
 
 def placement_refusal(placement: Placement, *, vm_name: str) -> Conflict:

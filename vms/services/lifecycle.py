@@ -1,9 +1,10 @@
 """Creating, starting, stopping and deleting VMs, each as a job.
 
 The service claims the VM with a compare-and-swap into a transitional status
-(409 naming the current status when that fails), asks the scheduler where it
-goes when it needs a host, then creates the job; the job's run does the
-hypervisor work and moves the VM on. A failed job puts the VM back into the
+(409 naming the current status when that fails), then creates the job; an
+action that needs a host (create, start, Run Once) first locks the cluster and
+asks the scheduler, so that placing and claiming are one step. The job's run
+does the hypervisor work and moves the VM on. A failed job puts the VM back into the
 status its host reports (or unknown when the host cannot say), so nothing
 stays locked, and the job's error event says why."""
 

@@ -6,7 +6,7 @@ import pytest
 
 import hypervisor
 from core.errors import Conflict
-from core.models import Event, Job
+from core.models import Event
 from hypervisor.storage import PoolSpec
 from inventory.choices import HostStatus
 from inventory.services.network import network_libvirt_name, network_spec

@@ -28,7 +28,7 @@ from inventory.choices import HostStatus, ImageContent, ImageStatus
 from inventory.models import Host, Image
 from inventory.services.spm import spm_review
 from inventory.services.storage import storage_images_pool_ensure, storage_pool_name
-from vms.choices import DiskAllocation, DiskFormat, DiskStatus, VmStatus
+from vms.choices import DiskFormat, DiskStatus, VmStatus
 from vms.models import Vm, VmDisk, VmNic
 from vms.policy import BootOverride
 from vms.services.definition import vm_domain_spec

@@ -1,9 +1,11 @@
 """Jobs: long work done by a Celery worker, with steps and progress.
 
-A service calls `job_create` inside its transaction; the task is enqueued only
+A service calls `job_create` inside its transaction with the task's registered
+name and arguments; the job row keeps both, and the task is sent by name only
 once that transaction commits, so a worker never sees a job that was rolled
-back. The task, declared with `@job_task`, receives a `JobRun` that saves each
-change and pushes it to the browser."""
+back and services never import their tasks. `job_enqueue` sends a job's row
+again (a lost message, a resumed job). The task, declared with `@job_task`,
+receives a `JobRun` that saves each change and pushes it to the browser."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 
-from celery import shared_task
+from celery import current_app, shared_task
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.db.models import Model
@@ -37,39 +39,42 @@ def job_publish(job: Job) -> None:
 def job_create(
     *,
     title: str,
-    task,
+    task: str,
     steps: list[str],
     target: Model | None = None,
     user=None,
     task_args: tuple = (),
 ) -> Job:
-    """Create a pending job and enqueue `task(job_id, *task_args)` on commit.
-    The job's kind is the task's name. Raises Conflict when the target already
-    has an active job."""
-    task_id = str(uuid.uuid4())
+    """Create a pending job of the task registered as `task` (its kind) and
+    enqueue `task(job_id, *task_args)` on commit. The arguments are kept on
+    the row (JSON), so the job can be sent again from it. Raises Conflict when
+    the target already has an active job."""
     try:
         with transaction.atomic():
             job = Job.objects.create(
-                kind=task.name,
+                kind=task,
                 title=title,
+                args=list(task_args),
                 steps=[{"name": name, "status": StepStatus.PENDING, "progress": 0} for name in steps],
                 target_type=ContentType.objects.get_for_model(target) if target else None,
                 target_id=str(target.pk) if target else "",
                 target_name=str(target) if target else "",
                 user=user if user and user.is_authenticated else None,
-                celery_task_id=task_id,
+                celery_task_id=str(uuid.uuid4()),
             )
     except IntegrityError:
         raise Conflict(f"{target} is busy with another job; wait until it ends.")
-
-    def enqueue():
-        # Published before enqueueing: the worker's updates must never be
-        # overtaken by this older, pending state.
-        job_publish(job)
-        task.apply_async(args=[job.pk, *task_args], task_id=task_id)
-
-    transaction.on_commit(enqueue)
+    transaction.on_commit(lambda: job_enqueue(job))
     return job
+
+
+def job_enqueue(job: Job) -> None:
+    """Send the job's task, by its name, with the arguments its row keeps. A
+    pending job is run once however often it is sent (the task claims it)."""
+    # Published before sending: the worker's updates must never be overtaken
+    # by this older, pending state.
+    job_publish(job)
+    current_app.send_task(job.kind, args=[job.pk, *job.args], task_id=job.celery_task_id)
 
 
 class JobRun:

@@ -8,7 +8,7 @@ once, so a list page costs the same whatever its length."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 
 @dataclass(frozen=True)
@@ -16,10 +16,10 @@ class Commitment:
     memory_mb: int = 0
     vcpus: int = 0
     workloads: int = 0  # how many running workloads (VMs) commit it
+    memory_guaranteed_mb: int = 0  # the share of memory_mb never overcommitted
 
     def __add__(self, other: Commitment) -> Commitment:
-        return Commitment(self.memory_mb + other.memory_mb, self.vcpus + other.vcpus,
-                          self.workloads + other.workloads)
+        return Commitment(*(mine + theirs for mine, theirs in zip(astuple(self), astuple(other), strict=True)))
 
 
 @dataclass(frozen=True)

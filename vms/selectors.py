@@ -1,11 +1,18 @@
-from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+"""Permission-scoped reads of VMs and the catalogue, and what VMs commit on
+their hosts and clusters."""
+
+from collections.abc import Iterable
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
 
+from core.models import Job, JobStatus
 from core.permissions import restrict
 from inventory.capacity import Commitment, Workload
 from vms.choices import VmStatus
-from vms.models import InstanceType, OperatingSystem, Vm
+from vms.models import VCPUS, InstanceType, OperatingSystem, Vm
 
 
 def vms_visible_to(user) -> QuerySet[Vm]:
@@ -25,28 +32,45 @@ def instance_types() -> QuerySet[InstanceType]:
     return InstanceType.objects.all()
 
 
+def vms_committing() -> Q:
+    """The VMs that hold memory and vCPUs on their host: those running, and one
+    whose creation job will start it, from its creation on (it was placed
+    with the others and must count before its disks are made)."""
+    starting = Job.objects.filter(
+        kind="vm.create", status__in=JobStatus.ACTIVE, target_type=ContentType.objects.get_for_model(Vm),
+        target_id=Cast(OuterRef("pk"), CharField()),
+        args__0=True,  # vm.create's first argument: start it once created (vms/tasks.py)
+    )
+    return Q(status__in=VmStatus.RUNNING) | Q(Exists(starting), status=VmStatus.IMAGE_LOCKED)
+
+
+def vms_commitment(key: str, ids: Iterable[int], *, leaving_out_vm: int | None = None) -> dict[int, Commitment]:
+    """What the committing VMs hold, summed per ``key`` (cluster_id or host_id):
+    the one aggregate behind the capacity pages, the API, the wizard and
+    placement. ``leaving_out_vm`` is not counted (it is being placed again)."""
+    vms = Vm.objects.filter(vms_committing(), **{f"{key}__in": list(ids)})
+    if leaving_out_vm is not None:
+        vms = vms.exclude(pk=leaving_out_vm)
+    rows = vms.values(key).annotate(
+        memory=Coalesce(Sum("memory_mb"), 0),
+        guaranteed=Coalesce(Sum("memory_guaranteed_mb"), 0),
+        vcpus=Coalesce(Sum(VCPUS), 0),
+        count=Count("id"),
+    ).order_by()
+    return {
+        row[key]: Commitment(memory_mb=row["memory"], vcpus=row["vcpus"], workloads=row["count"],
+                             memory_guaranteed_mb=row["guaranteed"])
+        for row in rows
+    }
+
+
 def clusters_commitment(cluster_ids: list[int]) -> dict[int, Commitment]:
-    """What the running VMs of each cluster commit (inventory's capacity hook)."""
-    return _commitment_by("cluster_id", cluster_ids)
+    """What the VMs of each cluster commit (inventory's capacity hook)."""
+    return vms_commitment("cluster_id", cluster_ids)
 
 
 def hosts_commitment(host_ids: list[int]) -> dict[int, Commitment]:
-    return _commitment_by("host_id", host_ids)
-
-
-def _commitment_by(key: str, ids: list[int]) -> dict[int, Commitment]:
-    rows = (
-        Vm.objects.filter(**{f"{key}__in": ids}, status__in=VmStatus.RUNNING)
-        .values(key)
-        .annotate(
-            memory=Coalesce(Sum("memory_mb"), 0),
-            vcpus=Coalesce(Sum(F("cpu_sockets") * F("cpu_cores") * F("cpu_threads")), 0),
-            running=Count("id"),
-        )
-        .order_by()
-    )
-    return {row[key]: Commitment(memory_mb=row["memory"], vcpus=row["vcpus"], workloads=row["running"])
-            for row in rows}
+    return vms_commitment("host_id", host_ids)
 
 
 def host_workloads(host_id: int) -> list[Workload]:

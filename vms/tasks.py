@@ -1,4 +1,5 @@
-"""Thin Celery tasks: each takes the job (ids only) and calls its service."""
+"""Thin Celery tasks: each takes the job (ids only) and calls its service.
+Services name them ("vm.start") in job_create and never import this module."""
 
 from celery import shared_task
 
@@ -12,8 +13,8 @@ def vm_create_task(run: JobRun, start: bool) -> None:
 
 
 @job_task(name="vm.start", on_failure=lifecycle.vm_action_failed)
-def vm_start_task(run: JobRun, host_id: int, run_once: dict) -> None:
-    lifecycle.vm_start_run(run, host_id, run_once)
+def vm_start_task(run: JobRun, previous_host_id: int | None, run_once: dict) -> None:
+    lifecycle.vm_start_run(run, previous_host_id, run_once)
 
 
 @job_task(name="vm.shutdown", on_failure=lifecycle.vm_action_failed)
@@ -44,13 +45,6 @@ def vm_resume_task(run: JobRun) -> None:
 @job_task(name="vm.delete", on_failure=lifecycle.vm_action_failed)
 def vm_delete_task(run: JobRun) -> None:
     lifecycle.vm_delete_run(run)
-
-
-BY_KIND = {
-    task.name: task
-    for task in (vm_shutdown_task, vm_poweroff_task, vm_reboot_task, vm_suspend_task, vm_resume_task,
-                 vm_delete_task)
-}
 
 
 @shared_task(name="vms.reconcile", ignore_result=True)

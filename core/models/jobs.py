@@ -41,7 +41,9 @@ class Job(models.Model):
     ([{name, status, progress}]) because they are always read and written with
     their job, never queried on their own."""
 
-    kind = models.CharField(max_length=64)
+    kind = models.CharField(max_length=64)  # the task's registered name
+    # The task's arguments after the job's id: the job can be sent again from its row.
+    args = models.JSONField(default=list, blank=True)
     title = models.CharField(max_length=255)
     status = models.CharField(
         max_length=16, choices=JobStatus.choices(), default=JobStatus.PENDING

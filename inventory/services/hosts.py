@@ -129,13 +129,11 @@ STATES_THAT_REFUSE_REFRESH = (HostStatus.INSTALLING, HostStatus.PREPARING_FOR_MA
 
 def host_refresh(*, host: Host, user=None) -> Job:
     """Re-read a host's facts now (a job: connecting may take seconds)."""
-    from inventory.tasks import host_refresh_task
-
     if host.status in STATES_THAT_REFUSE_REFRESH:
         raise Conflict(f"Host {host.name} is {HostStatus.label(host.status).lower()}; refresh it once that ends.")
     return job_create(
         title=f"Refresh host {host.name}",
-        task=host_refresh_task,
+        task="host.refresh",
         steps=["Connect", "Read host facts"],
         target=host,
         user=user,
@@ -147,8 +145,6 @@ def host_add(
 ) -> tuple[Host, Job]:
     """Add a host (status installing) and start the job that connects to it.
     `power_fields` are the pm_* fields from inventory.services.power.host_power_fields."""
-    from inventory.tasks import host_add_task
-
     with transaction.atomic():
         host = Host.objects.create(
             name=name, cluster=cluster, uri=hypervisor.validate_uri(uri), spm_priority=spm_priority,
@@ -157,7 +153,7 @@ def host_add(
         event_record(code="host.added", target=host, user=user,
                      message=f"Host {host.name} ({host.uri}) was added to cluster {cluster} by {user}.")
         job = job_create(
-            title=f"Add host {host.name}", task=host_add_task, steps=["Connect", "Read host facts"],
+            title=f"Add host {host.name}", task="host.add", steps=["Connect", "Read host facts"],
             target=host, user=user,
         )
     return host, job
@@ -169,8 +165,6 @@ ACTIVATABLE_STATES = (HostStatus.MAINTENANCE, HostStatus.NON_OPERATIONAL)
 def host_activate(*, host: Host, user) -> Job:
     """Bring a host back from maintenance: connecting, then up once its facts
     are read again (a job), or non_responsive saying why."""
-    from inventory.tasks import host_activate_task
-
     with transaction.atomic():
         if host.status not in ACTIVATABLE_STATES or not host_set_status(
             host=host, status=HostStatus.CONNECTING, reason=f"Activated by {user}"
@@ -180,7 +174,7 @@ def host_activate(*, host: Host, user) -> Job:
                 "or non operational can be activated."
             )
         return job_create(
-            title=f"Activate host {host.name}", task=host_activate_task, steps=["Connect", "Read host facts"],
+            title=f"Activate host {host.name}", task="host.activate", steps=["Connect", "Read host facts"],
             target=host, user=user,
         )
 

@@ -234,8 +234,6 @@ def network_set_status(
 def network_attach(*, network: Network, user) -> Job:
     """Lock the network and start the job that creates it on every up host of
     its data center (one step per host)."""
-    from inventory.tasks import network_attach_task
-
     network_spec(network)  # refuse a network that cannot be realised before locking it
     hosts = _up_hosts_of(network.data_center)
     with transaction.atomic():
@@ -244,7 +242,7 @@ def network_attach(*, network: Network, user) -> Job:
                         refusal="only an unattached or inactive network can be attached")
         return job_create(
             title=f"Attach network {network.name}",
-            task=network_attach_task,
+            task="network.attach",
             steps=[_create_step(host) for host in hosts],
             target=network,
             user=user,
@@ -288,8 +286,6 @@ def network_detach(*, network: Network, user) -> Job:
     """Lock the network and start the job that removes it from every host of
     its data center (whatever their status: one in maintenance has it too) and
     leaves it unattached. Refused while VMs' NICs use it."""
-    from inventory.tasks import network_detach_task
-
     _refuse_if_used(network, "detached")
     hosts = _all_hosts_of(network.data_center)
     with transaction.atomic():
@@ -298,7 +294,7 @@ def network_detach(*, network: Network, user) -> Job:
                               refusal="only an active or inactive network can be detached")
         return job_create(
             title=f"Detach network {network.name}",
-            task=network_detach_task,
+            task="network.detach",
             steps=[_remove_step(host) for host in hosts],
             target=network,
             user=user,

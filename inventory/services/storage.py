@@ -111,8 +111,6 @@ def storage_domain_set_status(
 def storage_domain_attach(*, domain: StorageDomain, user) -> Job:
     """Lock the domain and start the job that creates its pool on every up host
     of its data center and reads its figures through the SPM."""
-    from inventory.tasks import storage_domain_attach_task
-
     storage_pool_spec(domain)  # refuse a domain that cannot be a pool before locking it
     spm = _spm_of(domain.data_center)
     hosts = _hosts_of(domain.data_center, spm)
@@ -122,7 +120,7 @@ def storage_domain_attach(*, domain: StorageDomain, user) -> Job:
                         refusal="only an unattached or inactive storage domain can be attached")
         return job_create(
             title=f"Attach storage domain {domain.name}",
-            task=storage_domain_attach_task,
+            task="storagedomain.attach",
             steps=[_create_step(host) for host in hosts] + [READ_CAPACITY_STEP],
             target=domain,
             user=user,
@@ -161,8 +159,6 @@ def storage_domain_attach_failed(run: JobRun, message: str) -> None:
 def storage_domain_detach(*, domain: StorageDomain, user) -> Job:
     """Lock the domain and start the job that removes its pool from every up host
     (the files stay) and leaves it unattached."""
-    from inventory.tasks import storage_domain_detach_task
-
     spm = _spm_of(domain.data_center)
     hosts = _hosts_of(domain.data_center, spm)
     with transaction.atomic():
@@ -171,7 +167,7 @@ def storage_domain_detach(*, domain: StorageDomain, user) -> Job:
                         refusal="only an active or inactive storage domain can be detached")
         return job_create(
             title=f"Detach storage domain {domain.name}",
-            task=storage_domain_detach_task,
+            task="storagedomain.detach",
             steps=[_remove_step(host) for host in hosts],
             target=domain,
             user=user,

@@ -6,16 +6,17 @@ from core.errors import Conflict
 from core.jobs import job_create, jobs_fail_orphaned
 from core.models import Event, Job, JobStatus, Severity, StepStatus
 from tests.core import job_tasks
+from tests.support.jobs import run_job
 
 pytestmark = pytest.mark.django_db
 
 
-def create(task, target, user=None, **kwargs) -> Job:
+def create(task: str, target, user=None, **kwargs) -> Job:
     return job_create(title="Test job", task=task, steps=job_tasks.STEPS, target=target, user=user, **kwargs)
 
 
 def test_it_creates_a_pending_job_with_its_steps_declared(admin):
-    job = create(job_tasks.three_steps, target=admin, user=admin)
+    job = create("test.three_steps", target=admin, user=admin)
     assert job.status == JobStatus.PENDING
     assert job.kind == "test.three_steps"
     assert [step["name"] for step in job.steps] == job_tasks.STEPS
@@ -23,28 +24,37 @@ def test_it_creates_a_pending_job_with_its_steps_declared(admin):
 
 
 def test_it_refuses_a_second_active_job_on_the_same_object(admin):
-    create(job_tasks.three_steps, target=admin)
+    create("test.three_steps", target=admin, task_args=(0,))
     with pytest.raises(Conflict, match="busy with another job"):
-        create(job_tasks.three_steps, target=admin)
+        create("test.three_steps", target=admin, task_args=(0,))
     assert Job.objects.count() == 1
 
 
 def test_it_allows_a_new_job_once_the_last_one_ended(admin):
-    first = create(job_tasks.three_steps, target=admin)
-    job_tasks.three_steps.apply(args=[first.pk, 0])
-    second = create(job_tasks.three_steps, target=admin)
+    first = create("test.three_steps", target=admin, task_args=(0,))
+    run_job(first)
+    second = create("test.three_steps", target=admin, task_args=(0,))
     assert second.pk != first.pk
 
 
 def test_it_enqueues_only_when_the_transaction_commits(admin, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        create(job_tasks.three_steps, target=admin)
+        create("test.three_steps", target=admin, task_args=(0,))
     assert len(callbacks) == 1
 
 
+def test_it_keeps_the_task_arguments_on_its_row_and_runs_from_them(admin):
+    job = job_create(title="Nap", task="test.sleeps", steps=["Sleep"], target=admin, task_args=(0.01,))
+    job = Job.objects.get(pk=job.pk)
+    assert (job.kind, job.args) == ("test.sleeps", [0.01])
+    job = run_job(job)
+    assert job.status == JobStatus.SUCCEEDED
+    assert job.steps == [{"name": "Sleep", "status": StepStatus.DONE, "progress": 100}]
+
+
 def test_it_runs_steps_to_success_with_full_progress(admin):
-    job = create(job_tasks.three_steps, target=admin)
-    job_tasks.three_steps.apply(args=[job.pk, 0])
+    job = create("test.three_steps", target=admin, task_args=(0,))
+    run_job(job)
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
     assert job.progress == 100
@@ -53,8 +63,8 @@ def test_it_runs_steps_to_success_with_full_progress(admin):
 
 
 def test_it_fails_the_job_unlocks_and_leaves_an_event_saying_why(admin):
-    job = create(job_tasks.fails, target=admin, user=admin)
-    job_tasks.fails.apply(args=[job.pk])
+    job = create("test.fails", target=admin, user=admin)
+    run_job(job)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert "the disk is on fire" in job.error
@@ -68,16 +78,16 @@ def test_it_fails_the_job_unlocks_and_leaves_an_event_saying_why(admin):
 
 
 def test_it_does_not_run_a_job_twice_when_the_message_is_redelivered(admin):
-    job = create(job_tasks.three_steps, target=admin)
-    job_tasks.three_steps.apply(args=[job.pk, 0])
+    job = create("test.three_steps", target=admin, task_args=(0,))
+    run_job(job)
     ended_at = Job.objects.get(pk=job.pk).ended_at
-    job_tasks.three_steps.apply(args=[job.pk, 0])
+    run_job(job)
     assert Job.objects.get(pk=job.pk).ended_at == ended_at
 
 
 def test_it_fails_the_running_jobs_of_a_restarted_worker_only(admin, bob):
-    mine = create(job_tasks.sleeps, target=admin)
-    theirs = create(job_tasks.sleeps, target=bob)
+    mine = create("test.sleeps", target=admin)
+    theirs = create("test.sleeps", target=bob)
     Job.objects.filter(pk=mine.pk).update(status=JobStatus.RUNNING, worker="w1@host")
     Job.objects.filter(pk=theirs.pk).update(status=JobStatus.RUNNING, worker="w2@host")
 

@@ -78,7 +78,7 @@ def test_it_moves_a_job_progress_bar_live_until_the_job_ends(page, admin, worker
     log_in(page)
     wait_until_live(page)
     job = outside_playwrights_loop(
-        job_create, title="Copy three things", task=job_tasks.three_steps, steps=job_tasks.STEPS,
+        job_create, title="Copy three things", task="test.three_steps", steps=job_tasks.STEPS,
         target=admin, user=admin, task_args=(0.4,),
     )
     page.goto(f"/jobs/{job.pk}/")

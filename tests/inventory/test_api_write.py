@@ -8,7 +8,6 @@ from rest_framework.test import APIClient
 from core.models import Event, Job, Permission, Role
 from inventory.choices import HostStatus
 from inventory.models import Cluster, DataCenter, Host, StorageDomain
-from inventory.tasks import host_activate_task, host_add_task
 from inventory.services import spm_review
 from tests.inventory.factories import (
     ClusterFactory,
@@ -17,6 +16,7 @@ from tests.inventory.factories import (
     StorageDomainFactory,
     simulated_host_uri,
 )
+from tests.support.jobs import run_job
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +107,7 @@ class TestHosts:
         assert body["host"]["status"] == "installing"
         assert body["job"]["kind"] == "host.add" and body["job"]["status"] == "pending"
 
-        host_add_task.apply(args=[body["job"]["id"]])
+        run_job(Job.objects.get(pk=body["job"]["id"]))
 
         host = Host.objects.get(pk=body["host"]["id"])
         assert host.status == HostStatus.UP and host.cpu_total == 16
@@ -116,7 +116,7 @@ class TestHosts:
 
     def test_it_marks_an_unreachable_new_host_non_responsive_and_says_why(self, api):
         body = self.post(api, uri="qemu+tcp://127.0.0.1:1/system").json()
-        host_add_task.apply(args=[body["job"]["id"]])
+        run_job(Job.objects.get(pk=body["job"]["id"]))
         host = Host.objects.get(pk=body["host"]["id"])
         assert host.status == HostStatus.NON_RESPONSIVE and host.status_reason
         assert Job.objects.get(pk=body["job"]["id"]).error
@@ -205,7 +205,7 @@ class TestHostActions:
         assert response.status_code == 202
         assert Host.objects.get(pk=host.pk).status == HostStatus.CONNECTING
 
-        host_activate_task.apply(args=[response.json()["job"]["id"]])
+        run_job(Job.objects.get(pk=response.json()["job"]["id"]))
         assert Host.objects.get(pk=host.pk).status == HostStatus.UP
 
     def test_it_refuses_to_activate_a_host_that_is_up_and_names_its_state(self, api):
@@ -218,7 +218,7 @@ class TestHostActions:
     def test_it_leaves_an_unreachable_activated_host_non_responsive(self, api):
         host = HostFactory(uri="qemu+tcp://127.0.0.1:1/system", status=HostStatus.MAINTENANCE)
         job_id = api.post(f"/api/v1/hosts/{host.pk}/activate/").json()["job"]["id"]
-        host_activate_task.apply(args=[job_id])
+        run_job(Job.objects.get(pk=job_id))
         assert Host.objects.get(pk=host.pk).status == HostStatus.NON_RESPONSIVE
 
 

@@ -6,15 +6,15 @@ import pytest
 from core.jobs import job_create
 from inventory.choices import HostStatus
 from inventory.models import Host
-from inventory.tasks import host_refresh_task
 from tests.inventory.factories import ClusterFactory, HostFactory
+from tests.support.jobs import run_job
 
 pytestmark = [pytest.mark.real, pytest.mark.django_db]
 
 
 def refresh(host: Host) -> Host:
-    job = job_create(title="refresh", task=host_refresh_task, steps=["Connect", "Read host facts"], target=host)
-    host_refresh_task.apply(args=[job.pk])
+    job = job_create(title="refresh", task="host.refresh", steps=["Connect", "Read host facts"], target=host)
+    run_job(job)
     return Host.objects.get(pk=host.pk)
 
 

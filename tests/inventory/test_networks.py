@@ -8,9 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 import hypervisor
-import inventory.tasks
 from core.errors import Conflict, InvalidInput
-from core.jobs import job_task
 from core.models import Event, Job, JobStatus, Severity, StepStatus
 from hypervisor.network import BridgeNetworkSpec, ensure_bridge_network, list_networks, network_info, remove_network
 from inventory.choices import HostStatus
@@ -19,37 +17,20 @@ from inventory.models import Host, Network
 from inventory.services.network import (
     bridge_name_for,
     network_attach,
-    network_attach_failed,
-    network_attach_run,
     network_check_host,
     network_create,
     network_detach,
-    network_detach_failed,
-    network_detach_run,
     network_libvirt_name,
     network_remove,
     network_update,
     network_usage,
 )
 from tests.inventory.factories import DataCenterFactory, HostFactory, nics_on, open_vswitch_bridge, simulated_host_uri
+from tests.support.jobs import run_job
 
 pytestmark = pytest.mark.django_db
 
 UNREACHABLE = "qemu+tcp://127.0.0.1:1/system"
-
-# The job tasks as inventory/tasks.py declares them; stand-ins until it does.
-attach_task = getattr(inventory.tasks, "network_attach_task", None) or job_task(
-    name="test.network_attach", on_failure=network_attach_failed
-)(network_attach_run)
-detach_task = getattr(inventory.tasks, "network_detach_task", None) or job_task(
-    name="test.network_detach", on_failure=network_detach_failed
-)(network_detach_run)
-
-
-@pytest.fixture(autouse=True)
-def job_tasks(monkeypatch):
-    monkeypatch.setattr(inventory.tasks, "network_attach_task", attach_task, raising=False)
-    monkeypatch.setattr(inventory.tasks, "network_detach_task", detach_task, raising=False)
 
 
 @pytest.fixture(autouse=True)
@@ -71,17 +52,16 @@ def data_center(host):
 
 def attach(network, user) -> Job:
     job = network_attach(network=network, user=user)
-    attach_task.apply(args=[job.pk])
-    job.refresh_from_db()
+    job = run_job(job)
     network.refresh_from_db()
     return job
 
 
 def detach(network, user) -> Job:
-    was = Network.objects.get(pk=network.pk).status  # the service enqueues it: the status to go back to
+    was = Network.objects.get(pk=network.pk).status
     job = network_detach(network=network, user=user)
-    detach_task.apply(args=[job.pk, was])
-    job.refresh_from_db()
+    assert job.args == [was], "the job keeps the status to go back to"
+    job = run_job(job)
     network.refresh_from_db()
     return job
 
@@ -151,8 +131,7 @@ class TestAttach:
         job = network_attach(network=network, user=admin)
         assert Network.objects.get(pk=network.pk).status == NetworkStatus.LOCKED
         assert [s["name"] for s in job.steps] == ["Create network on a-host", "Create network on b-host"]
-        attach_task.apply(args=[job.pk])
-        job.refresh_from_db()
+        job = run_job(job)
         network.refresh_from_db()
 
         assert job.status == JobStatus.SUCCEEDED, job.error
@@ -384,8 +363,7 @@ class TestDetach:
         job = network_detach(network=network, user=admin)
         assert Network.objects.get(pk=network.pk).status == NetworkStatus.LOCKED
         assert [s["name"] for s in job.steps] == ["Remove network from a-host", "Remove network from b-host"]
-        detach_task.apply(args=[job.pk, "active"])
-        job.refresh_from_db()
+        job = run_job(job)
         network.refresh_from_db()
 
         assert job.status == JobStatus.SUCCEEDED, job.error
@@ -465,8 +443,7 @@ class TestDetach:
         job = network_detach(network=network, user=admin)
         nics_on(network, "late")
 
-        detach_task.apply(args=[job.pk, "active"])
-        job.refresh_from_db()
+        job = run_job(job)
 
         assert job.status == JobStatus.FAILED and "1 VM NIC (late nic 0) use it" in job.error
         assert Network.objects.get(pk=network.pk).status == NetworkStatus.ACTIVE

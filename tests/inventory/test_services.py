@@ -7,8 +7,8 @@ from core.models import Event
 from inventory import services
 from inventory.choices import HostStatus
 from inventory.models import Host
-from inventory.tasks import host_refresh_task
 from tests.inventory.factories import ClusterFactory, HostFactory, simulated_host_uri
+from tests.support.jobs import run_job
 
 pytestmark = pytest.mark.django_db
 
@@ -114,6 +114,6 @@ def test_it_seeds_the_demo_data_center_once(tmp_path):
 
 def test_it_does_not_block_a_host_whose_driver_cannot_list_cpu_models(admin):
     host = HostFactory(uri=simulated_host_uri("small.xml"), cluster=ClusterFactory(cpu_model="Skylake-Server"))
-    job = job_create(title="refresh", task=host_refresh_task, steps=["Connect", "Read host facts"], target=host)
-    host_refresh_task.apply(args=[job.pk])
+    job = job_create(title="refresh", task="host.refresh", steps=["Connect", "Read host facts"], target=host)
+    run_job(job)
     assert Host.objects.get(pk=host.pk).status == HostStatus.UP

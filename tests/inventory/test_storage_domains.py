@@ -10,20 +10,14 @@ from __future__ import annotations
 import pytest
 
 import hypervisor
-import inventory.tasks
 from core.errors import Conflict, InvalidInput
-from core.jobs import job_task
 from core.models import Event, Job, JobStatus, Severity, StepStatus
 from hypervisor.storage import list_pools, pool_info, remove_pool
 from inventory.choices import HostStatus, StorageDomainStatus, StorageType
 from inventory.models import StorageDomain
 from inventory.services.storage import (
     storage_domain_attach,
-    storage_domain_attach_failed,
-    storage_domain_attach_run,
     storage_domain_detach,
-    storage_domain_detach_failed,
-    storage_domain_detach_run,
     storage_domain_refresh,
     storage_domains_connect_host,
     storage_domains_refresh_all,
@@ -31,27 +25,13 @@ from inventory.services.storage import (
 )
 from inventory.services.spm import spm_review
 from tests.inventory.factories import ClusterFactory, HostFactory, StorageDomainFactory, simulated_host_uri
+from tests.support.jobs import run_job
 
 pytestmark = pytest.mark.django_db
 
 GIB = 1024**3
 TEST_DRIVER_CAPACITY = 100 * GIB
 UNREACHABLE = "qemu+tcp://127.0.0.1:1/system"
-
-# The job tasks as inventory/tasks.py declares them; stand-ins with the same
-# bodies and failure handlers until it does.
-attach_task = getattr(inventory.tasks, "storage_domain_attach_task", None) or job_task(
-    name="test.storage_attach", on_failure=storage_domain_attach_failed
-)(storage_domain_attach_run)
-detach_task = getattr(inventory.tasks, "storage_domain_detach_task", None) or job_task(
-    name="test.storage_detach", on_failure=storage_domain_detach_failed
-)(storage_domain_detach_run)
-
-
-@pytest.fixture(autouse=True)
-def job_tasks(monkeypatch):
-    monkeypatch.setattr(inventory.tasks, "storage_domain_attach_task", attach_task, raising=False)
-    monkeypatch.setattr(inventory.tasks, "storage_domain_detach_task", detach_task, raising=False)
 
 
 @pytest.fixture(autouse=True)
@@ -80,16 +60,14 @@ def domain(spm, tmp_path):
 
 def attach(domain, user) -> Job:
     job = storage_domain_attach(domain=domain, user=user)
-    attach_task.apply(args=[job.pk])
-    job.refresh_from_db()
+    job = run_job(job)
     domain.refresh_from_db()
     return job
 
 
 def detach(domain, user) -> Job:
     job = storage_domain_detach(domain=domain, user=user)
-    detach_task.apply(args=[job.pk])
-    job.refresh_from_db()
+    job = run_job(job)
     domain.refresh_from_db()
     return job
 
@@ -108,7 +86,7 @@ class TestAttach:
 
         assert status_of(domain) == StorageDomainStatus.LOCKED
         assert job.title == "Attach storage domain data1" and job.status == JobStatus.PENDING
-        assert job.kind == attach_task.name and job.target_id == str(domain.pk)
+        assert job.kind == "storagedomain.attach" and job.target_id == str(domain.pk)
         assert [s["name"] for s in job.steps] == [
             "Create storage pool on spm-host", f"Create storage pool on {other.name}", "Read capacity",
         ]
@@ -241,7 +219,7 @@ class TestAttach:
         job = storage_domain_attach(domain=domain, user=admin)
         StorageDomain.objects.filter(pk=domain.pk).update(status=StorageDomainStatus.UNATTACHED)
 
-        attach_task.apply(args=[job.pk])
+        job = run_job(job)
 
         job.refresh_from_db()
         assert job.status == JobStatus.FAILED and "not locked for this job" in job.error

@@ -11,9 +11,7 @@ import pytest
 from django.urls import reverse
 
 import hypervisor
-import inventory.tasks
 from core.errors import Conflict, InvalidInput
-from core.jobs import job_task
 from core.models import Event, JobStatus
 from hypervisor.storage import PoolSpec, parse_pool_xml
 from inventory.choices import HostStatus, StorageDomainStatus, StorageType
@@ -21,25 +19,16 @@ from inventory.models import StorageDomain
 from inventory.services.spm import spm_review
 from inventory.services.storage import (
     storage_domain_attach,
-    storage_domain_attach_failed,
-    storage_domain_attach_run,
     storage_domain_detach,
-    storage_domain_detach_failed,
-    storage_domain_detach_run,
     storage_domain_update,
     storage_domains_connect_host,
     storage_pool_name,
 )
 from tests.inventory.factories import DataCenterFactory, HostFactory, StorageDomainFactory, simulated_host_uri
+from tests.support.jobs import run_job
 
 pytestmark = pytest.mark.django_db
 
-attach_task = getattr(inventory.tasks, "storage_domain_attach_task", None) or job_task(
-    name="test.storage_attach_nfs", on_failure=storage_domain_attach_failed
-)(storage_domain_attach_run)
-detach_task = getattr(inventory.tasks, "storage_domain_detach_task", None) or job_task(
-    name="test.storage_detach_nfs", on_failure=storage_domain_detach_failed
-)(storage_domain_detach_run)
 
 NFS = {"storage_type": "nfs", "nfs_server": "nfs1.example.org", "nfs_export": "/exports/data"}
 
@@ -111,8 +100,7 @@ class TestAttach:
         domain = StorageDomainFactory(data_center=spm.cluster.data_center, path="/mnt/nfs-data", **NFS)
 
         job = storage_domain_attach(domain=domain, user=admin)
-        attach_task.apply(args=[job.pk])
-        job.refresh_from_db()
+        job = run_job(job)
         domain.refresh_from_db()
 
         assert job.status == JobStatus.SUCCEEDED, job.error
@@ -131,7 +119,7 @@ class TestAttach:
             == "netfs"
 
         job = storage_domain_detach(domain=domain, user=admin)
-        detach_task.apply(args=[job.pk])
+        job = run_job(job)
         domain.refresh_from_db()
         assert domain.status == StorageDomainStatus.UNATTACHED
         assert ("the files in the NFS export nfs1.example.org:/exports/data (mounted at /mnt/nfs-data) are kept"

@@ -20,9 +20,9 @@ from inventory.choices import HostStatus, StorageDomainStatus, StorageType
 from inventory.models import StorageDomain
 from inventory.services.spm import spm_review
 from inventory.services.storage import storage_domain_attach, storage_pool_name
-from inventory.tasks import storage_domain_attach_task
 from tests.inventory.factories import HostFactory
 from tests.inventory.nfs_server import GaneshaServer, kernel_nfs_mount_problem
+from tests.support.jobs import run_job
 
 pytestmark = [pytest.mark.real, pytest.mark.django_db]
 
@@ -71,8 +71,7 @@ def nfs_domain(real_host, nfs_server, tmp_path):
 
 def attach(domain, user):
     job = storage_domain_attach(domain=domain, user=user)
-    storage_domain_attach_task.apply(args=[job.pk])
-    job.refresh_from_db()
+    job = run_job(job)
     domain.refresh_from_db()
     return job
 

@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 
 from core.consumers import UpdatesConsumer
-from core.jobs import job_create
+from core.jobs import job_create, job_enqueue
 from core.models import Event, Job, JobStatus, StepStatus
 from tests.conftest import ARTIFACTS
 from tests.core import job_tasks
@@ -44,7 +44,7 @@ def test_it_runs_a_job_on_the_worker_and_streams_its_progress_to_the_websocket(w
 
     @database_sync_to_async
     def job_create_async(user):
-        return job_create(title="Copy things", task=job_tasks.three_steps, steps=job_tasks.STEPS,
+        return job_create(title="Copy things", task="test.three_steps", steps=job_tasks.STEPS,
                           target=user, user=user, task_args=(0.05,))
 
     messages = async_to_sync(scenario)()
@@ -61,7 +61,7 @@ def test_it_runs_a_job_on_the_worker_and_streams_its_progress_to_the_websocket(w
 
 
 def test_it_fails_the_job_on_the_worker_and_records_why(worker, admin):
-    job = job_create(title="Break things", task=job_tasks.fails, steps=["Prepare", "Copy"], target=admin, user=admin)
+    job = job_create(title="Break things", task="test.fails", steps=["Prepare", "Copy"], target=admin, user=admin)
     job = wait_for_status(job, JobStatus.ENDED)
     assert job.status == JobStatus.FAILED
     assert "the disk is on fire" in job.error
@@ -71,7 +71,7 @@ def test_it_fails_the_job_on_the_worker_and_records_why(worker, admin):
 def test_it_marks_the_job_of_a_killed_worker_failed_when_the_worker_restarts(db, admin, redis_url):
     doomed = Worker("tests-doomed", ARTIFACTS / "logs" / "worker-doomed.log", queue=job_tasks.SLEEPS_QUEUE).start()
     try:
-        job = job_create(title="Long sleep", task=job_tasks.sleeps, steps=["Sleep"], target=admin,
+        job = job_create(title="Long sleep", task="test.sleeps", steps=["Sleep"], target=admin,
                          user=admin, task_args=(120,))
         job = wait_for_status(job, [JobStatus.RUNNING])
         assert job.worker == doomed.hostname
@@ -86,3 +86,13 @@ def test_it_marks_the_job_of_a_killed_worker_failed_when_the_worker_restarts(db,
     assert f"The worker {doomed.hostname} stopped while this job was running" in job.error
     assert job.target_name.startswith(job_tasks.UNLOCKED_MARK), "the failure handler unlocked"
     assert Event.objects.filter(job=job, code="test.sleeps.failed").exists()
+
+
+def test_it_runs_a_job_sent_again_from_its_row(worker, admin):
+    """A job whose message was lost (never sent here) is resumed from what its row keeps."""
+    job = Job.objects.create(kind="test.three_steps", title="Resumed", args=[0.01], target_name="resumed",
+                             steps=[{"name": name, "status": StepStatus.PENDING, "progress": 0}
+                                    for name in job_tasks.STEPS])
+    job_enqueue(job)
+    job = wait_for_status(job, JobStatus.ENDED)
+    assert job.status == JobStatus.SUCCEEDED and job.worker == worker.hostname

@@ -10,27 +10,20 @@ import uuid
 import pytest
 
 import hypervisor
-import inventory.tasks
-from core.jobs import job_task
 from core.models import JobStatus
 from hypervisor.network import list_networks, remove_network
 from inventory.choices import HostStatus
 from inventory.choices import NetworkStatus
 from inventory.services.network import (
     network_attach,
-    network_attach_failed,
-    network_attach_run,
     network_check_host,
     network_create,
     network_libvirt_name,
 )
 from tests.inventory.factories import HostFactory
+from tests.support.jobs import run_job
 
 pytestmark = [pytest.mark.multihost, pytest.mark.django_db]
-
-attach_task = getattr(inventory.tasks, "network_attach_task", None) or job_task(
-    name="test.network_attach_multihost", on_failure=network_attach_failed
-)(network_attach_run)
 
 
 def bridge_in_namespace(host_name: str, bridge: str) -> subprocess.CompletedProcess[str]:
@@ -39,9 +32,8 @@ def bridge_in_namespace(host_name: str, bridge: str) -> subprocess.CompletedProc
 
 
 def test_attach_creates_the_bridge_in_the_hosts_namespace_and_a_lost_one_makes_it_non_operational(
-    testhost, admin, monkeypatch
+    testhost, admin
 ):
-    monkeypatch.setattr(inventory.tasks, "network_attach_task", attach_task, raising=False)
     alpha = testhost("alpha")
     for leftover in list_networks(alpha.uri):  # of an interrupted run
         if leftover.bridge.startswith("ptbr-mh-"):
@@ -52,8 +44,7 @@ def test_attach_creates_the_bridge_in_the_hosts_namespace_and_a_lost_one_makes_i
     name = network_libvirt_name(network)
     try:
         job = network_attach(network=network, user=admin)
-        attach_task.apply(args=[job.pk])
-        job.refresh_from_db()
+        job = run_job(job)
         network.refresh_from_db()
 
         assert job.status == JobStatus.SUCCEEDED, job.error

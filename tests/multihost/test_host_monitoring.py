@@ -11,8 +11,8 @@ from core.models import Event
 from inventory import services
 from inventory.choices import HostStatus
 from inventory.models import Host
-from inventory.tasks import host_add_task
 from tests.inventory.factories import HostFactory
+from tests.support.jobs import run_job
 
 pytestmark = [pytest.mark.multihost, pytest.mark.django_db]
 
@@ -43,7 +43,7 @@ def test_it_marks_a_host_non_responsive_when_its_daemon_stops_and_up_when_it_ret
 def test_it_reads_a_namespaced_hosts_facts_through_the_add_job(testhost, admin):
     gamma = testhost("gamma")
     host, job = services.host_add(name="gamma", cluster=HostFactory().cluster, uri=gamma.uri, user=admin)
-    host_add_task.apply(args=[job.pk])
+    run_job(job)
     host = Host.objects.get(pk=host.pk)
     assert host.status == HostStatus.UP and host.hostname == "gamma"
     assert host.cpu_total == hypervisor.read_host_info(gamma.uri).cpu_total

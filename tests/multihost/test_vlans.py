@@ -28,26 +28,21 @@ from pathlib import Path
 import pytest
 
 import hypervisor
-import inventory.tasks
-from core.jobs import job_task
 from core.models import JobStatus
 from hypervisor.network import list_networks, network_info, remove_network
 from inventory.choices import HostStatus, NetworkStatus
 from inventory.models import Host
 from inventory.services.network import (
     network_attach,
-    network_attach_failed,
-    network_attach_run,
     network_check_host,
     network_create,
     network_detach,
-    network_detach_failed,
-    network_detach_run,
     network_libvirt_name,
 )
 from tests.inventory.factories import HostFactory
 from tests.plugins.multihost import guest_domain_xml
 from tests.plugins.real import run_script
+from tests.support.jobs import run_job
 
 pytestmark = [pytest.mark.multihost, pytest.mark.django_db]
 
@@ -55,12 +50,6 @@ HOST = "alpha"
 BRIDGE = "ovsbr0"
 TRUNK, UPSTREAM = "pttrk1", "pttrk0"
 
-attach_task = getattr(inventory.tasks, "network_attach_task", None) or job_task(
-    name="test.network_attach_vlan", on_failure=network_attach_failed
-)(network_attach_run)
-detach_task = getattr(inventory.tasks, "network_detach_task", None) or job_task(
-    name="test.network_detach_vlan", on_failure=network_detach_failed
-)(network_detach_run)
 
 # Runs inside the host's namespace: sends one broadcast frame per VLAN (0 =
 # untagged) up the trunk, and reports which of them leave through the guest's tap
@@ -128,8 +117,7 @@ def ovs_host(testhost) -> Iterator:
 
 def attach(network, user):
     job = network_attach(network=network, user=user)
-    attach_task.apply(args=[job.pk])
-    job.refresh_from_db()
+    job = run_job(job)
     network.refresh_from_db()
     return job
 
@@ -190,8 +178,7 @@ def test_a_vlan_network_makes_the_guests_port_an_access_port_of_its_vlan(ovs_hos
         virsh(host.uri, "destroy", guest)
         guest = None
         job = network_detach(network=network, user=admin)
-        detach_task.apply(args=[job.pk, "active"])
-        job.refresh_from_db()
+        job = run_job(job)
         assert job.status == JobStatus.SUCCEEDED, job.error
         assert name not in [each.name for each in list_networks(host.uri)]
         assert BRIDGE in ovs("list-br").split()  # the host's bridge is the admin's: it stays

@@ -6,14 +6,14 @@ import pytest
 
 import hypervisor
 from core.errors import Conflict
-from core.models import Event, Job
+from core.models import Event
 from hypervisor.storage import PoolSpec
 from inventory.choices import HostStatus
 from inventory.services.network import network_libvirt_name, network_spec
 from inventory.services.storage import storage_pool_name
 from tests.inventory.factories import simulated_host_uri
+from tests.support.jobs import run_job as run
 from tests.vms.factories import vm_world
-from vms import tasks
 from vms.choices import DiskStatus, VmStatus
 from vms.models import Vm
 from vms.services import lifecycle
@@ -43,31 +43,6 @@ def world(tmp_path):
         hypervisor.undefine_domain(host.uri, summary.uuid)
     hypervisor.remove_pool(host.uri, storage_pool_name(domain))
     hypervisor.remove_network(host.uri, network_libvirt_name(world["network"]))
-
-
-def run(job: Job) -> Job:
-    """Do the job's work here, as the worker would (claim, work, failure hooks)."""
-    task = next(t for t in (tasks.vm_create_task, tasks.vm_start_task, *tasks.BY_KIND.values())
-                if t.name == job.kind)
-    task.apply(args=(job.pk, *ENQUEUED[job.pk]))
-    return Job.objects.get(pk=job.pk)
-
-
-# job id -> the task arguments the service gave job_create (never enqueued:
-# these tests run no worker, and their transactions never commit).
-ENQUEUED: dict[int, tuple] = {}
-
-
-@pytest.fixture(autouse=True)
-def remember_task_arguments(monkeypatch):
-    real = lifecycle.job_create
-
-    def remembering(**kwargs):
-        job = real(**kwargs)
-        ENQUEUED[job.pk] = tuple(kwargs.get("task_args", ()))
-        return job
-
-    monkeypatch.setattr(lifecycle, "job_create", remembering)
 
 
 def request(world, **extra) -> VmRequest:

@@ -1,4 +1,5 @@
 from vms.models.catalog import InstanceType, OperatingSystem
+from vms.models.topology import VCPUS, vcpu_count
 from vms.models.vm import Vm, VmDisk, VmNic
 
-__all__ = ["InstanceType", "OperatingSystem", "Vm", "VmDisk", "VmNic"]
+__all__ = ["VCPUS", "InstanceType", "OperatingSystem", "Vm", "VmDisk", "VmNic", "vcpu_count"]

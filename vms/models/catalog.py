@@ -4,6 +4,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from vms.choices import DiskInterface, NicModel, OsFamily
+from vms.models.topology import vcpu_count
 
 
 class OperatingSystem(models.Model):
@@ -61,4 +62,4 @@ class InstanceType(models.Model):
 
     @property
     def vcpus(self) -> int:
-        return self.cpu_sockets * self.cpu_cores * self.cpu_threads
+        return vcpu_count(self.cpu_sockets, self.cpu_cores, self.cpu_threads)

@@ -19,6 +19,7 @@ from vms.choices import (
     VmOrigin,
     VmStatus,
 )
+from vms.models.topology import vcpu_count
 
 
 class Vm(models.Model):
@@ -77,7 +78,7 @@ class Vm(models.Model):
 
     @property
     def vcpus(self) -> int:
-        return self.cpu_sockets * self.cpu_cores * self.cpu_threads
+        return vcpu_count(self.cpu_sockets, self.cpu_cores, self.cpu_threads)
 
     @property
     def is_external(self) -> bool:

@@ -1,9 +1,10 @@
 """Creating, starting, stopping and deleting VMs, each as a job.
 
 The service claims the VM with a compare-and-swap into a transitional status
-(409 naming the current status when that fails), asks the scheduler where it
-goes when it needs a host, then creates the job; the job's run does the
-hypervisor work and moves the VM on. A failed job puts the VM back into the
+(409 naming the current status when that fails), then creates the job; an
+action that needs a host (create, start, Run Once) first locks the cluster and
+asks the scheduler, so that placing and claiming are one step. The job's run
+does the hypervisor work and moves the VM on. A failed job puts the VM back into the
 status its host reports (or unknown when the host cannot say), so nothing
 stays locked, and the job's error event says why."""
 
@@ -27,11 +28,18 @@ from inventory.choices import HostStatus, ImageContent, ImageStatus
 from inventory.models import Host, Image
 from inventory.services.spm import spm_review
 from inventory.services.storage import storage_images_pool_ensure, storage_pool_name
-from vms.choices import BootDevice, DiskAllocation, DiskFormat, DiskStatus, VmStatus
+from vms.choices import BootDevice, DiskFormat, DiskStatus, VmStatus
 from vms.models import Vm, VmDisk, VmNic
 from vms.policy import BootOverride
 from vms.services.definition import vm_domain_spec
-from vms.services.placement import placement_for, placement_record, placement_required, vm_demand
+from vms.services.placement import (
+    cluster_lock,
+    demand_of,
+    placement_for,
+    placement_record,
+    placement_refusal,
+    placement_required,
+)
 from vms.services.requests import GIB, VmRequest, vm_request_clean
 from vms.services.status import vm_claim, vm_set_status
 
@@ -61,12 +69,14 @@ DELETABLE = (VmStatus.DOWN, VmStatus.UNKNOWN)
 
 def vm_create(*, request: VmRequest, user) -> tuple[Vm, Job]:
     """Check everything, place the VM, then create its rows (image_locked)
-    and the job that creates its disks and defines it on the chosen host."""
-    request = vm_request_clean(request)
-    demand = _demand_of_request(request)
-    placement = placement_for(cluster=request.cluster, demand=demand)
-    host_id = placement_required(placement, vm_name=request.name)
+    and the job that creates its disks and defines it on the chosen host; one
+    transaction under the cluster's lock, so parallel creates each see the
+    ones placed before (a VM to start commits its host from now on)."""
     with transaction.atomic():
+        cluster_lock(request.cluster.pk)
+        request = vm_request_clean(request)
+        placement = placement_for(cluster=request.cluster, demand=demand_of(request))
+        host_id = placement_required(placement, vm_name=request.name)
         vm = Vm.objects.create(
             name=request.name, description=request.description, cluster=request.cluster,
             data_center_id=request.cluster.data_center_id, os_type=request.os_type,
@@ -88,26 +98,13 @@ def vm_create(*, request: VmRequest, user) -> tuple[Vm, Job]:
                                  data_center_id=vm.data_center_id)
         event_record(code="vm.created", message=f"VM {vm.name} created by {user}; {placement.summary}",
                      user=user, target=vm)
-        from vms.tasks import vm_create_task
-
         steps = [f"Create disk {index + 1}" for index in range(len(request.disks))]
         steps.append(f"Define on {placement.host_name}")
         if request.start:
             steps.append(f"Start on {placement.host_name}")
-        job = job_create(title=f"Create VM {vm.name}", task=vm_create_task, steps=steps, target=vm,
+        job = job_create(title=f"Create VM {vm.name}", task="vm.create", steps=steps, target=vm,
                          user=user, task_args=(request.start,))
     return vm, job
-
-
-def _demand_of_request(request: VmRequest):
-    return vm_demand(
-        memory_mb=request.memory_mb, memory_guaranteed_mb=request.memory_guaranteed_mb,
-        vcpus=request.cpu_sockets * request.cpu_cores * request.cpu_threads,
-        optimization=request.optimization,
-        networks={nic.network.pk for nic in request.nics},
-        storage_domains={disk.storage_domain.pk for disk in request.disks},
-        pinned_host_id=request.host.pk if request.host else None,
-    )
 
 
 def vm_create_run(run: JobRun, start: bool) -> None:
@@ -118,11 +115,14 @@ def vm_create_run(run: JobRun, start: bool) -> None:
     host = vm.host
     with run.step(f"Define on {host.name}"):
         hypervisor.define_domain(host.uri, vm_domain_spec(vm, host))
-    vm_set_status(vm=vm, status=VmStatus.DOWN, expected=VmStatus.IMAGE_LOCKED, user=run.job.user)
-    if start:
-        vm_claim(vm=vm, to=VmStatus.POWERING_UP, allowed=(VmStatus.DOWN,), action="start", user=run.job.user)
-        with run.step(f"Start on {host.name}"):
-            _start_on(run, vm, host)
+    if not start:
+        vm_set_status(vm=vm, status=VmStatus.DOWN, expected=VmStatus.IMAGE_LOCKED, user=run.job.user)
+        return
+    # Straight on to powering up, never down in between: its place on the host,
+    # held since its creation, must not be taken meanwhile.
+    vm_claim(vm=vm, to=VmStatus.POWERING_UP, allowed=(VmStatus.IMAGE_LOCKED,), action="start", user=run.job.user)
+    with run.step(f"Start on {host.name}"):
+        _start_on(run, vm, host)
 
 
 def _disk_create(disk: VmDisk) -> None:
@@ -196,43 +196,35 @@ def _absolute(name: str, path: str) -> str | None:
 
 
 def _start_job(*, vm: Vm, user, host: Host | None, title: str, run_once: dict | None = None) -> Job:
+    """Place and claim in one transaction under the cluster's lock: the VM
+    moves to powering up on its chosen host (so it counts there at once) and
+    the job is created; a refusal rolls it all back and records why."""
     _require(vm, STARTABLE, "start")
     if vm.disks.exclude(status=DiskStatus.OK).exists():
         raise Conflict(f"VM {vm.name} has disks that are not ready (locked or illegal); it cannot start.")
-    vm_claim(vm=vm, to=VmStatus.POWERING_UP, allowed=STARTABLE, action="start", user=user)
-    try:
-        placement = placement_for(cluster=vm.cluster, demand=_demand_of_vm(vm, host), leaving_out_vm=vm.pk)
-        Vm.objects.filter(pk=vm.pk).update(placement=placement_record(placement))
-        host_id = placement_required(placement, vm_name=vm.name)
-        from vms.tasks import vm_start_task
-
-        return job_create(title=title, task=vm_start_task, steps=[f"Start on {placement.host_name}"],
-                          target=vm, user=user, task_args=(host_id, run_once or {}))
-    except Exception:
-        vm_set_status(vm=vm, status=VmStatus.DOWN, expected=VmStatus.POWERING_UP, record=False)
-        raise
-
-
-def _demand_of_vm(vm: Vm, host: Host | None):
-    pinned = host or vm.pinned_host
-    return vm_demand(
-        memory_mb=vm.memory_mb, memory_guaranteed_mb=vm.memory_guaranteed_mb, vcpus=vm.vcpus,
-        optimization=vm.optimization,
-        networks=set(vm.nics.values_list("network_id", flat=True)),
-        storage_domains=set(vm.disks.values_list("storage_domain_id", flat=True)),
-        pinned_host_id=pinned.pk if pinned else None,
-    )
+    previous_host_id = vm.host_id
+    with transaction.atomic():
+        cluster_lock(vm.cluster_id)
+        placement = placement_for(cluster=vm.cluster, demand=demand_of(vm, pinned_host=host), leaving_out_vm=vm.pk)
+        if placement.host_id is not None:
+            vm_claim(vm=vm, to=VmStatus.POWERING_UP, allowed=STARTABLE, action="start", user=user)
+            Vm.objects.filter(pk=vm.pk).update(placement=placement_record(placement), host_id=placement.host_id)
+            return job_create(title=title, task="vm.start", steps=[f"Start on {placement.host_name}"], target=vm,
+                              user=user, task_args=(previous_host_id, run_once or {}))
+    Vm.objects.filter(pk=vm.pk).update(placement=placement_record(placement))
+    raise placement_refusal(placement, vm_name=vm.name)
 
 
-def vm_start_run(run: JobRun, host_id: int, run_once: dict) -> None:
+def vm_start_run(run: JobRun, previous_host_id: int | None, run_once: dict) -> None:
+    """On the host the VM was placed on (its host since the claim);
+    ``previous_host_id`` is where it was defined before."""
     vm = _vm_of(run)
-    host = Host.objects.get(pk=host_id)
     with run.step(run.job.steps[0]["name"]):
-        _start_on(run, vm, host, run_once)
+        _start_on(run, vm, vm.host, run_once, previous=Host.objects.filter(pk=previous_host_id).first())
 
 
-def _start_on(run: JobRun, vm: Vm, host: Host, run_once: dict | None = None) -> None:
-    _define_on(vm, host)
+def _start_on(run: JobRun, vm: Vm, host: Host, run_once: dict | None = None, previous: Host | None = None) -> None:
+    _define_on(vm, host, previous)
     if run_once:
         _run_once_on(vm, host, run_once)
     else:
@@ -241,10 +233,9 @@ def _start_on(run: JobRun, vm: Vm, host: Host, run_once: dict | None = None) -> 
     vm_set_status(vm=vm, status=status, expected=VmStatus.POWERING_UP, host_id=host.pk, user=run.job.user)
 
 
-def _define_on(vm: Vm, host: Host) -> None:
+def _define_on(vm: Vm, host: Host, old: Host | None = None) -> None:
     """Define the VM where it will run, from its rows (so edits apply at the
-    next start); a definition left on another host is removed."""
-    old = vm.host
+    next start); a definition left on the host it ran on before is removed."""
     if old is not None and old.pk != host.pk:
         try:
             hypervisor.undefine_domain(old.uri, str(vm.uuid))
@@ -254,9 +245,6 @@ def _define_on(vm: Vm, host: Host) -> None:
             event_record(code="vm.stale_definition", severity=Severity.WARNING, target=vm,
                          message=f"VM {vm.name} stays defined on {old.name}: {error.message}")
     hypervisor.define_domain(host.uri, vm_domain_spec(vm, host))
-    if vm.host_id != host.pk:
-        Vm.objects.filter(pk=vm.pk).update(host=host)
-        vm.host = host
 
 
 def _run_once_on(vm: Vm, host: Host, options: dict) -> None:
@@ -411,9 +399,7 @@ def _require(vm: Vm, allowed: tuple[str, ...], action: str) -> None:
 
 
 def _job(vm: Vm, user, kind: str, title: str, steps: list[str], *args) -> Job:
-    from vms import tasks
-
-    return job_create(title=title, task=tasks.BY_KIND[kind], steps=steps, target=vm, user=user, task_args=args)
+    return job_create(title=title, task=kind, steps=steps, target=vm, user=user, task_args=args)
 
 
 def _claimed_job(vm: Vm, user, *, to: str, allowed: tuple[str, ...], action: str, kind: str, title: str,

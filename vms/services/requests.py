@@ -14,7 +14,7 @@ from django.db.models import Max
 from inventory.choices import HostStatus, ImageContent, ImageStatus, StorageDomainStatus, StorageDomainType
 from inventory.models import Cluster, Host, Image, Network, StorageDomain
 from vms.choices import ConsoleType, DiskAllocation, DiskFormat, Optimization, Provisioning
-from vms.models import InstanceType, OperatingSystem, Vm, VmNic
+from vms.models import InstanceType, OperatingSystem, Vm, VmNic, vcpu_count
 from vms.services.macs import mac_clean, macs_allocate
 
 GIB = 1024**3
@@ -167,7 +167,7 @@ def _check_sizing(request: VmRequest, errors: Errors) -> None:
     if any(count is None or count < 1 for count in counts):
         errors.add("cpu_sockets", "Sockets, cores and threads must each be at least 1.")
         return
-    vcpus = math.prod(counts)
+    vcpus = vcpu_count(*counts)
     if vcpus < os_type.minimum_vcpus:
         errors.add("cpu_sockets", f"{os_type.name} needs at least {os_type.minimum_vcpus} vCPUs; {vcpus} were given.")
     largest = _largest_host(request.cluster)

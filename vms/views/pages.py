@@ -17,7 +17,6 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import escape
@@ -33,7 +32,7 @@ from inventory.views import _search_and_sort
 from vms import selectors
 from vms.choices import OsFamily, VmStatus
 from vms.forms import RunOnceForm
-from vms.models import OperatingSystem, Vm
+from vms.models import VCPUS, OperatingSystem, Vm
 from vms.services import lifecycle
 from vms.permissions import vm_may, vm_require
 from vms.services.screenshot import vm_screenshot_png, vm_shows_screen
@@ -101,7 +100,7 @@ def vm_list(request):
         vms = vms.filter(status=status)
     if os_type := request.GET.get("os", ""):
         vms = vms.filter(os_type_id=os_type)
-    vms = vms.annotate(vcpu_total=F("cpu_sockets") * F("cpu_cores") * F("cpu_threads"))
+    vms = vms.annotate(vcpu_total=VCPUS)
     vms, sorting = _search_and_sort(request, vms, search=VM_SEARCH, sorts=VM_SORTS)
     page = Paginator(vms, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

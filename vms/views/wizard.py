@@ -26,10 +26,8 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from core.errors import PortalError
 from core.permissions import restrict
-from inventory.capacity import cluster_capacity, clusters_commitment
-from inventory.choices import HostStatus, NetworkStatus, StorageDomainStatus
+from inventory.choices import NetworkStatus, StorageDomainStatus
 from inventory.models import Cluster, Host
-from inventory.selectors import clusters_visible_to
 from vms.choices import ConsoleType, DiskAllocation, Optimization
 from vms.forms import (
     BLANK_TEMPLATE,
@@ -45,11 +43,11 @@ from vms.forms import (
     os_search,
     vm_networks_of,
 )
-from vms.models import OperatingSystem
+from vms.models import OperatingSystem, vcpu_count
 from vms.policy import PROFILE_EFFECTS
 from vms.selectors import instance_types, operating_systems
 from vms.services.lifecycle import vm_create
-from vms.services.placement import placement_for, vm_demand
+from vms.services.placement import cluster_largest_host, placement_preview
 from vms.services.requests import DiskRequest, NicRequest, VmRequest, vm_request_clean
 
 
@@ -321,69 +319,31 @@ def _row_remove(data: QueryDict, prefix: str, index: int) -> None:
 # ---- the summary: where the VM would go, and what it does to the cluster ----
 
 def wizard_summary(wizard: Wizard, user) -> dict:
-    """Placement and cluster commitment for the answers so far; never raises."""
+    """The placement service's preview of the answers so far, for the template; never raises."""
     # Step 5 itself may not be submitted yet: its first choices count then.
     if wizard.first_invalid(LAST - 1) is not None or (wizard.finish.is_bound and not wizard.finish.is_valid()):
         return {"incomplete": True}
     try:
-        request = vm_request_clean(wizard.vm_request(LAST))
+        preview = placement_preview(request=wizard.vm_request(LAST), user=user)
     except ValidationError as error:
         by_field = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
         return {"problems": [message for messages_ in by_field.values() for message in messages_]}
-    vcpus = request.cpu_sockets * request.cpu_cores * request.cpu_threads
-    demand = vm_demand(
-        memory_mb=request.memory_mb, memory_guaranteed_mb=request.memory_guaranteed_mb, vcpus=vcpus,
-        optimization=request.optimization, networks={nic.network.pk for nic in request.nics},
-        storage_domains={disk.storage_domain.pk for disk in request.disks},
-        pinned_host_id=request.host.pk if request.host else None,
-    )
-    placement = placement_for(cluster=request.cluster, demand=demand)
     given_macs = {form.cleaned_data["mac"].strip().lower() for form in wizard.nics.forms}
     return {
-        "request": request, "vcpus": vcpus, "placement": placement,
-        "placement_rows": [
-            {"host": v.host_id, "host_name": v.host_name, "passed": v.passed, "filter": v.filter, "reason": v.reason,
-             "score": v.score, "chosen": v.host_id == placement.host_id}
-            for v in placement.verdicts
-        ],
-        "nics": [(nic, not nic.mac or nic.mac not in given_macs) for nic in request.nics],
-        "commitment": _commitment(request, vcpus, user),
-    }
-
-
-def _commitment(request: VmRequest, vcpus: int, user) -> dict | None:
-    cluster = clusters_visible_to(user).filter(pk=request.cluster.pk).first()
-    if cluster is None:
-        return None
-    capacity = cluster_capacity(cluster, clusters_commitment([cluster.pk])[cluster.pk])
-    committed, this, allowed = capacity.memory_committed_mb, request.memory_mb, capacity.memory_mb
-    scale = max(allowed, committed + this, 1)
-    return {
-        "cluster": cluster, "capacity": capacity, "committed": committed, "this": this, "after": committed + this,
-        "allowed": allowed, "over": committed + this > allowed,
-        "committed_pct": round(100 * committed / scale, 1), "this_pct": round(100 * this / scale, 1),
-        "limit_pct": round(100 * allowed / scale, 1),
-        "after_pct": round(100 * (committed + this) / allowed) if allowed else None,
-        "vcpus_after": capacity.vcpus_committed + vcpus, "vcpus": capacity.vcpus,
+        "request": preview.request, "vcpus": preview.vcpus, "placement": preview.placement,
+        "placement_rows": preview.placement_rows, "commitment": preview.commitment,
+        "nics": [(nic, not nic.mac or nic.mac not in given_macs) for nic in preview.request.nics],
     }
 
 
 # ---- the views ----
 
 def _vcpu_total(form: SizingForm) -> int | None:
-    counts = [form[name].value() for name in ("cpu_sockets", "cpu_cores", "cpu_threads")]
+    """The vCPUs the sizing step's figures give, as typed (None until they are numbers)."""
     try:
-        sockets, cores, threads = (int(count) for count in counts)
+        return vcpu_count(*(int(form[name].value()) for name in ("cpu_sockets", "cpu_cores", "cpu_threads")))
     except (TypeError, ValueError):
         return None
-    return sockets * cores * threads
-
-
-def _largest_host(cluster: Cluster | None) -> Host | None:
-    if cluster is None:
-        return None
-    return (Host.objects.filter(cluster=cluster, status=HostStatus.UP, memory_mb__isnull=False)
-            .order_by("-memory_mb", "-cpu_total", "name").first())
 
 
 def _render(request, wizard: Wizard, number: int):
@@ -400,7 +360,7 @@ def _render(request, wizard: Wizard, number: int):
     if number == 1:
         context["no_os"] = not OperatingSystem.objects.exists()
     elif number == 2:
-        context["largest_host"] = _largest_host(wizard.cluster)
+        context["largest_host"] = cluster_largest_host(wizard.cluster)
         context["vcpu_total"] = _vcpu_total(wizard.sizing)
     elif number == 3:
         current = wizard.optimization

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -89,7 +90,10 @@ def status_change(
         )
     if audience is None:
         audience = user_ids_allowed("view", obj)
-    publish(kind.payload(obj, reason), user_ids=audience)
+    payload, user_ids = kind.payload(obj, reason), list(audience)
+    # Told once the change is committed: a claim rolled back (a start the
+    # scheduler refused under the cluster's lock) must never show in a browser.
+    transaction.on_commit(lambda: publish(payload, user_ids=user_ids))
     return True
 
 

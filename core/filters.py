@@ -10,6 +10,7 @@ answers 400 with the field's message for an invalid value; a page calls
 
 from __future__ import annotations
 
+import copy
 from functools import reduce
 from operator import or_
 
@@ -59,8 +60,15 @@ class ListFilterSet(filters.FilterSet):
     the field-named filters), ``search_fields`` and an ``ordering`` filter."""
 
     search_fields: tuple[str, ...] = ("name",)
-    q = filters.CharFilter(method="search", label="Search",
-                           help_text="Free text, matched anywhere in the list's searched fields.")
+    q = filters.CharFilter(method="search", label="Search")
+
+    @classmethod
+    def get_filters(cls):
+        # Each list's ?q= documents its own fields (the OpenAPI schema shows it).
+        declared = super().get_filters()
+        declared["q"] = copy.deepcopy(declared["q"])
+        declared["q"].extra["help_text"] = f"Free text, matched anywhere in: {', '.join(cls.search_fields)}."
+        return declared
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
@@ -82,7 +90,7 @@ def filter_list(request, filterset_class: type[ListFilterSet], queryset: QuerySe
     filterset = filterset_class(request.GET, queryset=queryset, request=request)
     if not filterset.is_valid():
         for field, errors in filterset.errors.items():
-            messages.warning(request, f"Ignored the filter {field}={request.GET.get(field, '')!r}: {' '.join(errors)}")
+            messages.warning(request, f"The list is shown without the filter {field}: {' '.join(errors)}")
     # Fields that did not validate are absent from cleaned_data, so .qs skips them.
     return filterset.qs, {"filterset": filterset, "sort_fields": filterset_class.sort_keys()}
 

@@ -143,6 +143,8 @@ REST_FRAMEWORK = {
         # (core/filters.py), which its page uses too.
         "django_filters.rest_framework.DjangoFilterBackend",
     ],
+    # ?format= is a field's filter (images), not a switch of the response's format.
+    "URL_FORMAT_OVERRIDE": None,
     "EXCEPTION_HANDLER": "core.api.exceptions.handle_exception",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

@@ -11,12 +11,12 @@ from django.urls import reverse
 
 from core.filters import JobFilterSet, filter_list
 from core.models import Event, Job, JobStatus, Severity
-from tests.support.lists import api_errors, api_ids, page_ids
+from tests.support.lists import ListFaces, listed_by_both, refused_by_both
 
 pytestmark = pytest.mark.django_db
 
-# list: (page URL name, the page's context name, API path)
-LISTS = {"jobs": ("core:job-list", "jobs", "/api/v1/jobs/"), "events": ("core:event-list", "events", "/api/v1/events/")}
+LISTS = {"jobs": ListFaces("core:job-list", "jobs", "/api/v1/jobs/", Job, label="title"),
+         "events": ListFaces("core:event-list", "events", "/api/v1/events/", Event, label="message")}
 
 # (list, query ({name} is that object's id), the titles or messages both faces list, in order)
 CASES = [
@@ -67,27 +67,15 @@ def logged_in(client, admin):
     return client
 
 
-def labels(kind: str, ids: list) -> list[str]:
-    model, field = (Job, "title") if kind == "jobs" else (Event, "message")
-    by_id = dict(model.objects.values_list("pk", field))
-    return [by_id[pk] for pk in ids]
-
-
 @pytest.mark.parametrize(("kind", "query", "expected"), CASES, ids=[f"{k}?{q}" for k, q, _ in CASES])
 def test_the_page_and_the_api_list_the_same_rows(logged_in, api, log, kind, query, expected):
-    url_name, context_name, path = LISTS[kind]
-    query = query.format(**log)
-    on_page = page_ids(logged_in, url_name, context_name, query)
-    assert on_page == api_ids(api, path, query)
-    assert labels(kind, on_page) == expected
+    assert listed_by_both(logged_in, api, LISTS[kind], query.format(**log)) == expected
 
 
 @pytest.mark.parametrize(("kind", "query", "param"), INVALID, ids=[f"{k}?{q}" for k, q, _ in INVALID])
 def test_a_bad_value_is_a_400_in_the_api_and_left_out_on_the_page(logged_in, api, log, kind, query, param):
-    url_name, context_name, path = LISTS[kind]
-    assert list(api_errors(api, path, query)) == [param]
-    assert page_ids(logged_in, url_name, context_name, query) == page_ids(logged_in, url_name, context_name, "")
-    page = logged_in.get(f"{reverse(url_name)}?{query}").content.decode()
+    assert refused_by_both(logged_in, api, LISTS[kind], query) == [param]
+    page = logged_in.get(f"{reverse(LISTS[kind].page)}?{query}").content.decode()
     assert f"The list is shown without the filter {param}:" in page
 
 

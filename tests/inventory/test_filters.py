@@ -4,24 +4,23 @@ and refuse a bad value each in its own way (the API with 400, the page by
 leaving the filter out and saying so)."""
 
 import pytest
-from django.apps import apps
 from django.urls import reverse
 
 from inventory.choices import HostStatus, NetworkStatus
-from inventory.models import Image, Network
+from inventory.models import Cluster, DataCenter, Host, Image, Network, StorageDomain
 from tests.inventory.factories import ClusterFactory, DataCenterFactory, HostFactory, StorageDomainFactory
-from tests.support.lists import api_errors, api_ids, page_ids
+from tests.support.lists import ListFaces, listed_by_both, refused_by_both
 
 pytestmark = pytest.mark.django_db
 
-# list: (page URL name, the page's context name, API path)
 LISTS = {
-    "datacenters": ("inventory:datacenter-list", "data_centers", "/api/v1/datacenters/"),
-    "clusters": ("inventory:cluster-list", "clusters", "/api/v1/clusters/"),
-    "hosts": ("inventory:host-list", "hosts", "/api/v1/hosts/"),
-    "storagedomains": ("inventory:storagedomain-list", "storage_domains", "/api/v1/storagedomains/"),
-    "networks": ("inventory:network-list", "networks", "/api/v1/networks/"),
-    "images": ("inventory:image-list", "images", "/api/v1/images/"),
+    "datacenters": ListFaces("inventory:datacenter-list", "data_centers", "/api/v1/datacenters/", DataCenter),
+    "clusters": ListFaces("inventory:cluster-list", "clusters", "/api/v1/clusters/", Cluster),
+    "hosts": ListFaces("inventory:host-list", "hosts", "/api/v1/hosts/", Host),
+    "storagedomains": ListFaces("inventory:storagedomain-list", "storage_domains", "/api/v1/storagedomains/",
+                                StorageDomain),
+    "networks": ListFaces("inventory:network-list", "networks", "/api/v1/networks/", Network),
+    "images": ListFaces("inventory:image-list", "images", "/api/v1/images/", Image),
 }
 
 # (list, query ({name} is that object's id), the names both faces list, in order)
@@ -107,27 +106,14 @@ def logged_in(client, admin):
     return client
 
 
-def names_of(kind: str, ids: list) -> list[str]:
-    model = {"datacenters": "DataCenter", "clusters": "Cluster", "hosts": "Host", "storagedomains": "StorageDomain",
-             "networks": "Network", "images": "Image"}[kind]
-    by_id = dict(apps.get_model("inventory", model).objects.values_list("pk", "name"))
-    return [by_id[pk] for pk in ids]
-
-
 @pytest.mark.parametrize(("kind", "query", "expected"), CASES, ids=[f"{k}?{q}" for k, q, _ in CASES])
 def test_the_page_and_the_api_list_the_same_objects(logged_in, api, inventory, kind, query, expected):
-    url_name, context_name, path = LISTS[kind]
-    query = query.format(**inventory)
-    on_page = page_ids(logged_in, url_name, context_name, query)
-    assert on_page == api_ids(api, path, query)
-    assert names_of(kind, on_page) == expected
+    assert listed_by_both(logged_in, api, LISTS[kind], query.format(**inventory)) == expected
 
 
 @pytest.mark.parametrize(("kind", "query", "param"), INVALID, ids=[f"{k}?{q}" for k, q, _ in INVALID])
 def test_a_bad_value_is_a_400_in_the_api_and_left_out_on_the_page(logged_in, api, inventory, kind, query, param):
-    url_name, context_name, path = LISTS[kind]
-    assert list(api_errors(api, path, query)) == [param]
-    assert page_ids(logged_in, url_name, context_name, query) == page_ids(logged_in, url_name, context_name, "")
+    assert refused_by_both(logged_in, api, LISTS[kind], query) == [param]
 
 
 def test_the_page_says_which_filter_it_left_out(logged_in, inventory):

@@ -7,14 +7,14 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.inventory.factories import ClusterFactory
-from tests.support.lists import api_errors, api_ids, page_ids
+from tests.support.lists import ListFaces, listed_by_both, refused_by_both
 from tests.vms.factories import OperatingSystemFactory, vm_world
 from vms.choices import VmOrigin, VmStatus
 from vms.models import Vm
 
 pytestmark = pytest.mark.django_db
 
-PAGE, CONTEXT, API = "vms:vm-list", "vms", "/api/v1/vms/"
+VMS = ListFaces("vms:vm-list", "vms", "/api/v1/vms/", Vm)
 
 # (who looks, query ({name} is that object's id), the VMs both faces list, in order)
 CASES = [
@@ -62,7 +62,7 @@ def fleet(alice, bob):
 
 
 @pytest.fixture
-def faces(client, request):
+def clients(client, request):
     """The page's client and the API's, both as the named user of the cast."""
     user = request.getfixturevalue(request.param)
     client.force_login(user)
@@ -71,24 +71,13 @@ def faces(client, request):
     return client, api
 
 
-def names(ids: list) -> list[str]:
-    by_id = dict(Vm.objects.values_list("pk", "name"))
-    return [by_id[pk] for pk in ids]
-
-
-@pytest.mark.parametrize(("faces", "query", "expected"), CASES, indirect=["faces"],
+@pytest.mark.parametrize(("clients", "query", "expected"), CASES, indirect=["clients"],
                          ids=[f"{who}?{query}" for who, query, _ in CASES])
-def test_the_page_and_the_api_list_the_same_vms(faces, fleet, query, expected):
-    client, api = faces
-    query = query.format(**fleet)
-    on_page = page_ids(client, PAGE, CONTEXT, query)
-    assert on_page == api_ids(api, API, query)
-    assert names(on_page) == expected
+def test_the_page_and_the_api_list_the_same_vms(clients, fleet, query, expected):
+    assert listed_by_both(*clients, VMS, query.format(**fleet)) == expected
 
 
-@pytest.mark.parametrize("faces", ["admin"], indirect=True)
+@pytest.mark.parametrize("clients", ["admin"], indirect=True)
 @pytest.mark.parametrize(("query", "param"), INVALID, ids=[query for query, _ in INVALID])
-def test_a_bad_value_is_a_400_in_the_api_and_left_out_on_the_page(faces, fleet, query, param):
-    client, api = faces
-    assert list(api_errors(api, API, query)) == [param]
-    assert page_ids(client, PAGE, CONTEXT, query) == page_ids(client, PAGE, CONTEXT, "")
+def test_a_bad_value_is_a_400_in_the_api_and_left_out_on_the_page(clients, fleet, query, param):
+    assert refused_by_both(*clients, VMS, query) == [param]

@@ -99,7 +99,8 @@ def vm_list(request):
         ListFilter("os_type", "OS", _filter_options(visible, sees_all, OperatingSystem, "os_type_id", "name")),
     ]
     vms, listing = filter_list(request, VmFilterSet, visible)
-    page = Paginator(vms.select_related(None).select_related(*VM_ROW_RELATED).only(*VM_ROW_FIELDS), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = vms.select_related(None).select_related(*VM_ROW_RELATED).only(*VM_ROW_FIELDS)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "vms/vm_list.html", {

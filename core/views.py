@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 
+from core.filters import EventFilterSet, JobFilterSet, filter_list
 from core.models import JobStatus
 from core.selectors import events_visible_to, jobs_visible_to
 
@@ -9,10 +10,8 @@ PAGE_SIZE = 100
 
 @login_required
 def job_list(request):
-    jobs = jobs_visible_to(request.user)
-    if status := request.GET.get("status"):
-        jobs = jobs.filter(status=status)
-    return render(request, "core/job_list.html", {"jobs": jobs[:PAGE_SIZE]})
+    jobs, listing = filter_list(request, JobFilterSet, jobs_visible_to(request.user))
+    return render(request, "core/job_list.html", {"jobs": jobs[:PAGE_SIZE], **listing})
 
 
 @login_required
@@ -24,10 +23,8 @@ def job_detail(request, pk: int):
 
 @login_required
 def event_list(request):
-    events = events_visible_to(request.user)
-    if severity := request.GET.get("severity"):
-        events = events.filter(severity=severity)
-    return render(request, "core/event_list.html", {"events": events[:PAGE_SIZE]})
+    events, listing = filter_list(request, EventFilterSet, events_visible_to(request.user))
+    return render(request, "core/event_list.html", {"events": events[:PAGE_SIZE], **listing})
 
 
 @login_required

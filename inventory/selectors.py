@@ -1,4 +1,4 @@
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 
 from core.permissions import restrict
 from inventory.choices import DataCenterStatus, HostStatus
@@ -22,14 +22,23 @@ def data_center_status(data_center: DataCenter) -> str:
 # Annotated querysets are grouped, and Django drops Meta.ordering from grouped
 # queries: without an explicit order_by, pages could skip or repeat rows.
 
+def _count_of(rows: QuerySet, **conditions) -> Subquery:
+    """How many of ``rows`` (tied to the outer row by OuterRef) match
+    ``conditions``, as a correlated subquery: each count reads only its own
+    rows, where joining clusters to hosts and counting DISTINCT multiplied the
+    rows the outer query grouped as the inventory grew. COUNT as a plain
+    function, not an aggregate: Django adds no GROUP BY, so it is one row, 0 for none."""
+    counted = rows.filter(**conditions).order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    return Subquery(counted, output_field=IntegerField())
+
+
 def data_centers_visible_to(user) -> QuerySet[DataCenter]:
+    hosts = Host.objects.filter(cluster__data_center=OuterRef("pk"))
     return restrict(DataCenter.objects.all(), user).select_related("spm_host").annotate(
-        host_count=Count("clusters__hosts", distinct=True),
-        up_hosts=Count("clusters__hosts", filter=Q(clusters__hosts__status=HostStatus.UP), distinct=True),
-        maintenance_hosts=Count(
-            "clusters__hosts", filter=Q(clusters__hosts__status=HostStatus.MAINTENANCE), distinct=True
-        ),
-        cluster_count=Count("clusters", distinct=True),
+        host_count=_count_of(hosts),
+        up_hosts=_count_of(hosts, status=HostStatus.UP),
+        maintenance_hosts=_count_of(hosts, status=HostStatus.MAINTENANCE),
+        cluster_count=_count_of(Cluster.objects.filter(data_center=OuterRef("pk"))),
     ).order_by("name")
 
 

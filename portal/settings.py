@@ -141,10 +141,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
+        # Filters, ?q= search and ?ordering= all come from the list's FilterSet
+        # (core/filters.py), which its page uses too.
         "django_filters.rest_framework.DjangoFilterBackend",
-        "core.api.filters.NameSearchFilter",
-        "rest_framework.filters.OrderingFilter",
     ],
+    # ?format= is a field's filter (images), not a switch of the response's format.
+    "URL_FORMAT_OVERRIDE": None,
     "EXCEPTION_HANDLER": "core.api.exceptions.handle_exception",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

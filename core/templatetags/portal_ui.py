@@ -2,6 +2,7 @@ from django import template
 from django.utils.html import format_html, json_script
 
 from core.choices import ChoiceSet
+from core.filters import ORDERING_PARAM
 
 register = template.Library()
 
@@ -33,15 +34,29 @@ def status_label(value: str, choice_set: str):
     )
 
 
+def _query_with(request, **changes) -> str:
+    """The page's query string with some parameters set (None: removed), back
+    on the first page (the list it pages through changes)."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    for name, value in changes.items():
+        query.pop(name, None)
+        if value is not None:
+            query[name] = value
+    return f"?{query.urlencode()}"
+
+
 @register.inclusion_tag("includes/status_filter.html", takes_context=True)
 def status_filter(context, param: str, choice_set: str, label: str):
-    """Toggle links filtering a list by one ChoiceSet field (?param=value)."""
+    """Toggle links filtering a list by one ChoiceSet field (?param=value),
+    keeping the list's search and ordering."""
+    request = context["request"]
     return {
-        "param": param,
-        "choice_set": choice_set,
         "label": label,
-        "values": ChoiceSet.registry[choice_set].values(),
-        "current": context["request"].GET.get(param, ""),
+        "choice_set": choice_set,
+        "all_href": _query_with(request, **{param: None}),
+        "links": [(value, _query_with(request, **{param: value})) for value in ChoiceSet.registry[choice_set].values()],
+        "current": request.GET.get(param, ""),
     }
 
 
@@ -74,17 +89,16 @@ def gib_bytes(value):
 
 @register.inclusion_tag("includes/sort_header.html", takes_context=True)
 def sort_header(context, key: str, label: str, css: str = ""):
-    """A column header that sorts the list by `key` (?sort=key, again for
-    descending) when the view allows it (context "sort_fields"), keeping the
-    other query parameters; a plain header elsewhere (tables reused on detail pages)."""
+    """A column header that sorts the list by `key` (?ordering=key, again for
+    descending: the list's FilterSet reads it, as the API does) when the view
+    allows it (context "sort_fields"), keeping the other query parameters; a
+    plain header elsewhere (tables reused on detail pages)."""
     request = context["request"]
-    current = request.GET.get("sort", "")
+    current = request.GET.get(ORDERING_PARAM, "")
     sortable = key in (context.get("sort_fields") or ())
-    query = request.GET.copy()
-    query["sort"] = f"-{key}" if current == key else key
     direction = "ascending" if current == key else "descending" if current == f"-{key}" else ""
     return {"label": label, "css": css, "sortable": sortable, "direction": direction,
-            "href": f"?{query.urlencode()}"}
+            "href": _query_with(request, **{ORDERING_PARAM: f"-{key}" if current == key else key})}
 
 
 @register.simple_block_tag

@@ -9,6 +9,14 @@ from core.errors import InvalidInput
 from core.permissions import require_permission
 from inventory import selectors, services
 from inventory.capacity import clusters_commitment, hosts_commitment
+from inventory.filters import (
+    ClusterFilterSet,
+    DataCenterFilterSet,
+    HostFilterSet,
+    ImageFilterSet,
+    NetworkFilterSet,
+    StorageDomainFilterSet,
+)
 from inventory.services.power import host_power_test
 from inventory.services.images import image_remove, image_upload
 from inventory.uploads import QUERY_PARAMETER, discard, upload_handlers_for, uploaded_file_path
@@ -62,15 +70,13 @@ class InventoryViewSet(viewsets.ModelViewSet):
 class DataCenterViewSet(InventoryViewSet):
     serializer_class = DataCenterSerializer
     selector = selectors.data_centers_visible_to
-    filterset_fields = ["classification", "storage_type"]
-    ordering_fields = ["name"]
+    filterset_class = DataCenterFilterSet
 
 
 class ClusterViewSet(InventoryViewSet):
     serializer_class = ClusterSerializer
     selector = selectors.clusters_visible_to
-    filterset_fields = ["data_center", "scheduling_policy"]
-    ordering_fields = ["name"]
+    filterset_class = ClusterFilterSet
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
@@ -84,8 +90,7 @@ class ClusterViewSet(InventoryViewSet):
 class StorageDomainViewSet(InventoryViewSet):
     serializer_class = StorageDomainSerializer
     selector = selectors.storage_domains_visible_to
-    filterset_fields = ["data_center", "domain_type", "storage_type", "status"]
-    ordering_fields = ["name", "available_bytes"]
+    filterset_class = StorageDomainFilterSet
 
     def perform_update(self, serializer):
         require_permission(self.request.user, "change", serializer.instance)
@@ -118,8 +123,7 @@ class StorageDomainViewSet(InventoryViewSet):
 class NetworkViewSet(InventoryViewSet):
     serializer_class = NetworkSerializer
     selector = selectors.networks_visible_to
-    filterset_fields = ["data_center", "vm_network", "status"]
-    ordering_fields = ["name", "vlan"]
+    filterset_class = NetworkFilterSet
 
     def perform_create(self, serializer):
         """Through the service: it derives the bridge name and refuses one in use."""
@@ -162,8 +166,7 @@ class NetworkViewSet(InventoryViewSet):
 class HostViewSet(InventoryViewSet):
     serializer_class = HostSerializer
     selector = selectors.hosts_visible_to
-    filterset_fields = ["cluster", "status", "kvm"]
-    ordering_fields = ["name", "status", "memory_mb", "cpu_total"]
+    filterset_class = HostFilterSet
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
@@ -231,8 +234,7 @@ class ImageViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ImageSerializer
     parser_classes = [MultiPartParser]
-    filterset_fields = ["storage_domain", "content", "format", "status"]
-    ordering_fields = ["name", "created_at", "virtual_size_bytes"]
+    filterset_class = ImageFilterSet
 
     def get_queryset(self):
         return selectors.images_visible_to(self.request.user)

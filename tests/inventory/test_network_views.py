@@ -34,9 +34,9 @@ def test_it_searches_and_sorts_networks(logged_in, network, admin):
     network_create(data_center=network.data_center, name="storage", vlan=5, user=admin)
     page = logged_in.get(reverse("inventory:network-list"), {"q": "stor"}).content.decode()
     assert "storage" in page and "VM Network" not in page
-    page = logged_in.get(reverse("inventory:network-list"), {"sort": "vlan"}).content.decode()
+    page = logged_in.get(reverse("inventory:network-list"), {"ordering": "vlan"}).content.decode()
     assert page.index(">storage<") < page.index(">VM Network<")
-    page = logged_in.get(reverse("inventory:network-list"), {"sort": "-vlan"}).content.decode()
+    page = logged_in.get(reverse("inventory:network-list"), {"ordering": "-vlan"}).content.decode()
     assert page.index(">VM Network<") < page.index(">storage<")
 
 

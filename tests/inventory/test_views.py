@@ -104,10 +104,10 @@ def test_it_searches_and_sorts_the_host_list(logged_in):
     HostFactory(name="gamma", memory_mb=2048)
     page = logged_in.get(reverse("inventory:host-list") + "?q=amm").content.decode()
     assert "gamma" in page and "alpha" not in page
-    page = logged_in.get(reverse("inventory:host-list") + "?sort=-memory").content.decode()
+    page = logged_in.get(reverse("inventory:host-list") + "?ordering=-memory_mb").content.decode()
     assert page.index("beta") < page.index("gamma") < page.index("alpha")
-    assert 'aria-sort="descending"' in page and "sort=memory" in page
+    assert 'aria-sort="descending"' in page and "ordering=memory_mb" in page
 
 
 def test_it_ignores_an_unknown_sort_column(logged_in, host):
-    assert logged_in.get(reverse("inventory:host-list") + "?sort=password").status_code == 200
+    assert logged_in.get(reverse("inventory:host-list") + "?ordering=password").status_code == 200

@@ -10,6 +10,7 @@ from core.objects import object_create, object_remove, object_update
 from core.permissions import has_permission, require_permission
 from vms import selectors
 from vms.api.serializers import InstanceTypeSerializer, OperatingSystemSerializer, RunOnceSerializer, VmSerializer
+from vms.filters import InstanceTypeFilterSet, OperatingSystemFilterSet, VmFilterSet
 from vms.forms import run_once_arguments
 from vms.models import InstanceType
 from vms.permissions import vm_require
@@ -19,8 +20,7 @@ from vms.services.screenshot import vm_screenshot_png
 
 class OperatingSystemViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = OperatingSystemSerializer
-    filterset_fields = ["family", "virtio", "source"]
-    ordering_fields = ["name", "release_date"]
+    filterset_class = OperatingSystemFilterSet
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
@@ -31,7 +31,7 @@ class InstanceTypeViewSet(viewsets.ModelViewSet):
     """Hardware presets; everyone may read them, admins edit them."""
 
     serializer_class = InstanceTypeSerializer
-    ordering_fields = ["name", "memory_mb"]
+    filterset_class = InstanceTypeFilterSet
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
@@ -57,8 +57,7 @@ VmCreated = inline_serializer("VmCreated", {"vm": VmSerializer(), "job": JobSeri
 
 class VmViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = VmSerializer
-    filterset_fields = ["cluster", "host", "status", "owner", "os_type", "origin", "optimization"]
-    ordering_fields = ["name", "status", "memory_mb", "created_at"]
+    filterset_class = VmFilterSet
 
     def get_queryset(self):
         # The serializer writes related objects as ids: only the owner's name needs a join.

@@ -22,7 +22,7 @@ from core.permissions import require_permission
 from inventory import forms, selectors, services
 from inventory.services.images import image_remove as image_remove_service
 from inventory.services.images import image_upload as image_upload_service
-from inventory.services.power import host_power_test
+from inventory.services.power import host_power_test as host_power_test_service
 from inventory.uploads import discard, upload_handlers_for, uploaded_file_path
 
 
@@ -129,7 +129,7 @@ def host_power_test(request, pk: int):
     host = get_object_or_404(selectors.hosts_visible_to(request.user), pk=pk)
     try:
         require_permission(request.user, "change", host)
-        status = host_power_test(host=host, user=request.user, timeout=5)
+        status = host_power_test_service(host=host, user=request.user, timeout=5)
     except PortalError as error:
         messages.error(request, f"Power management test failed: {error.detail}")
     else:

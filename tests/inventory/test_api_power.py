@@ -79,3 +79,14 @@ def test_it_adds_a_host_with_power_management_in_one_request(api, bmc):
     assert response.status_code == 202, response.content
     assert response.json()["host"]["power_management"]["password_set"] is True
     assert decrypt_secret(Host.objects.get(name="node1").pm_password_encrypted) == bmc.password
+
+
+@pytest.mark.real
+def test_the_host_pages_test_button_says_what_the_bmc_answered(api, admin, client, bmc):
+    host = HostFactory()
+    api.patch(f"/api/v1/hosts/{host.pk}/", {"power_management": power(bmc)}, format="json")
+    bmc.set_power_state("on")
+    client.force_login(admin)
+    response = client.post(f"/hosts/{host.pk}/power-test/", follow=True)
+    assert response.status_code == 200
+    assert "The BMC answers: power is on." in [str(m) for m in response.context["messages"]]

@@ -79,7 +79,9 @@ def test_it_moves_a_job_progress_bar_live_until_the_job_ends(page, admin, worker
     wait_until_live(page)
     job = outside_playwrights_loop(
         job_create, title="Copy three things", task="test.three_steps", steps=job_tasks.STEPS,
-        target=admin, user=admin, task_args=(0.4,),
+        # Six pauses of a second: the page must be live before the job ends,
+        # even on a loaded machine.
+        target=admin, user=admin, task_args=(1.0,),
     )
     page.goto(f"/jobs/{job.pk}/")
     wait_until_live(page)

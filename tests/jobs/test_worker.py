@@ -33,10 +33,14 @@ def test_it_runs_a_job_on_the_worker_and_streams_its_progress_to_the_websocket(w
         communicator.scope["user"] = admin
         connected, _ = await communicator.connect()
         assert connected
-        await job_create_async(admin)
+        job = await job_create_async(admin)
         messages = []
         while not messages or messages[-1]["status"] not in JobStatus.ENDED:
-            messages.append(await communicator.receive_json_from(timeout=20))
+            message = await communicator.receive_json_from(timeout=20)
+            # The admins' group also carries what the shared worker still
+            # finishes for earlier tests (a VM going down): only this job counts.
+            if message["type"] == "job" and message["id"] == job.pk:
+                messages.append(message)
         await communicator.disconnect()
         return messages
 
@@ -49,7 +53,6 @@ def test_it_runs_a_job_on_the_worker_and_streams_its_progress_to_the_websocket(w
 
     messages = async_to_sync(scenario)()
 
-    assert {m["type"] for m in messages} == {"job"}
     last = messages[-1]
     assert last["status"] == JobStatus.SUCCEEDED and last["progress"] == 100
     assert [step["status"] for step in last["steps"]] == [StepStatus.DONE] * 3

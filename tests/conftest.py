@@ -1,3 +1,5 @@
+"""The shared cast (admin; alice owns, bob is granted, charlie has nothing) and the real processes of the test lanes."""
+
 import threading
 
 import pytest
@@ -54,6 +56,13 @@ def bob(db):
 def charlie(db):
     """Has nothing at all."""
     return make_user("charlie")
+
+
+@pytest.fixture
+def logged_in(client, admin):
+    """The browser's face: a test client logged in as the admin."""
+    client.force_login(admin)
+    return client
 
 
 @pytest.fixture

@@ -61,12 +61,6 @@ def log(admin):
     return {"copy": copy.pk}
 
 
-@pytest.fixture
-def logged_in(client, admin):
-    client.force_login(admin)
-    return client
-
-
 @pytest.mark.parametrize(("kind", "query", "expected"), CASES, ids=[f"{k}?{q}" for k, q, _ in CASES])
 def test_the_page_and_the_api_list_the_same_rows(logged_in, api, log, kind, query, expected):
     assert listed_by_both(logged_in, api, LISTS[kind], query.format(**log)) == expected

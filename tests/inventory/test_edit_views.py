@@ -17,12 +17,6 @@ from tests.inventory.factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def logged_in(client, admin):
-    client.force_login(admin)
-    return client
-
-
 def test_it_creates_a_data_center_from_the_form(logged_in):
     response = logged_in.post(reverse("inventory:object-create", args=["datacenters"]),
                               {"name": "east", "classification": "customer", "storage_type": "shared"})

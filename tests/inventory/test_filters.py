@@ -100,12 +100,6 @@ def inventory():
     return {"east": east.pk, "west": west.pk, "c_lab": c_lab.pk, "c_prod": c_prod.pk, "sd_data": sd_data.pk}
 
 
-@pytest.fixture
-def logged_in(client, admin):
-    client.force_login(admin)
-    return client
-
-
 @pytest.mark.parametrize(("kind", "query", "expected"), CASES, ids=[f"{k}?{q}" for k, q, _ in CASES])
 def test_the_page_and_the_api_list_the_same_objects(logged_in, api, inventory, kind, query, expected):
     assert listed_by_both(logged_in, api, LISTS[kind], query.format(**inventory)) == expected

@@ -15,12 +15,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def logged_in(client, admin):
-    client.force_login(admin)
-    return client
-
-
-@pytest.fixture
 def data_domain(tmp_path):
     path = tmp_path / "data"
     path.mkdir()

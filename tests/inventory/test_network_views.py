@@ -13,12 +13,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def logged_in(client, admin):
-    client.force_login(admin)
-    return client
-
-
-@pytest.fixture
 def network(admin):
     return network_create(data_center=DataCenterFactory(name="east"), name="VM Network", vlan=12,
                           bridge="VM-Network", user=admin)

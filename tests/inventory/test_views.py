@@ -11,12 +11,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def logged_in(client, admin):
-    client.force_login(admin)
-    return client
-
-
-@pytest.fixture
 def host():
     return HostFactory(
         status=HostStatus.UP, cpu_sockets=2, cpu_cores_per_socket=2, cpu_threads_per_core=1, cpu_total=4,

@@ -76,12 +76,6 @@ def network(cluster):
                                   status=NetworkStatus.ACTIVE)
 
 
-@pytest.fixture
-def logged_in(client, admin):
-    client.force_login(admin)
-    return client
-
-
 @pytest.fixture(autouse=True)
 def fresh_simulated_hosts():
     """The test driver keeps domains per cached connection: start each test without any."""

@@ -1,4 +1,6 @@
 #!/usr/bin/env python
+"""Django's command-line entry point; a bad setting stops it with a message naming the setting."""
+
 import os
 import sys
 

@@ -1,3 +1,5 @@
+"""The live-updates websocket (/ws/updates/): each user hears their own group, admins everything."""
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 

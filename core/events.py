@@ -1,3 +1,5 @@
+"""Recording audit events: who did what to which object, and how it ended."""
+
 from __future__ import annotations
 
 import logging

@@ -1,3 +1,5 @@
+"""Permission-scoped reads of jobs and events."""
+
 from django.db.models import QuerySet
 
 from core.models import Event, Job

@@ -1,3 +1,5 @@
+"""Pages of core: jobs and events."""
+
 from django.urls import path
 
 from core import views

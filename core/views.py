@@ -1,3 +1,5 @@
+"""Pages of core: the job list, a job with its events, the jobs tray, the event log."""
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 

@@ -1,3 +1,5 @@
+"""The inventory's ChoiceSets: statuses, classifications, types and policies (value, label, colour)."""
+
 from core.choices import ChoiceSet
 
 

@@ -1,3 +1,5 @@
+"""Permission-scoped reads of the inventory, with the counts and derived status the pages show."""
+
 from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 
 from core.permissions import restrict

@@ -1,3 +1,5 @@
+"""Thin Celery tasks of the inventory: each takes a job and calls its service."""
+
 from celery import shared_task
 
 from core.jobs import JobRun, job_task

@@ -1,3 +1,5 @@
+"""The REST API's routes (/api/v1/), its schema and its token endpoint."""
+
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken

@@ -1,3 +1,5 @@
+"""The ASGI application daphne serves: HTTP, and the live-updates websocket."""
+
 import os
 
 from django.core.asgi import get_asgi_application

@@ -1,3 +1,5 @@
+"""The Celery app and its periodic tasks (host checks, storage refresh, VM reconcile)."""
+
 import os
 
 from celery import Celery

@@ -1,3 +1,5 @@
+"""The navigation every page shows."""
+
 from django.urls import reverse
 
 # (label, url name or None while the page does not exist yet)

@@ -1,3 +1,5 @@
+"""The root URL map: the only place that knows every app's pages."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 

@@ -1,3 +1,5 @@
+"""The dashboard and /healthz."""
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse

@@ -1,3 +1,5 @@
+"""The vms app: registers its capacity and domain-event hooks with the inventory."""
+
 from django.apps import AppConfig
 
 

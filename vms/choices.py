@@ -1,3 +1,5 @@
+"""The vms app's ChoiceSets: VM and disk statuses, profiles, consoles, models (value, label, colour)."""
+
 from core.choices import ChoiceSet
 
 

@@ -1,3 +1,5 @@
+"""The VM pages: list, wizard, instance types, a VM's page and its actions."""
+
 from django.urls import path
 
 from core.crud import ObjectCreateView, ObjectEditView, ObjectRemoveView

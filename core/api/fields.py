@@ -1,3 +1,5 @@
+"""Serializer fields shared by every app's API: the {type, id, name} target of jobs and events."""
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 

@@ -1,3 +1,5 @@
+"""The API's limit/offset pagination (API.md: `?limit=&offset=`, 50 by default, 1000 at most)."""
+
 from rest_framework.pagination import LimitOffsetPagination as BaseLimitOffsetPagination
 
 

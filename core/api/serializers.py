@@ -1,3 +1,5 @@
+"""The wire shapes of jobs and events; the live updates reuse the job's."""
+
 from rest_framework import serializers
 
 from core.api.fields import TargetField

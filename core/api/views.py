@@ -1,3 +1,5 @@
+"""Read-only API of jobs and events, narrowed to what the user may see."""
+
 from rest_framework import viewsets
 
 from core import selectors

@@ -1,3 +1,5 @@
+"""The audit log's model and its severities."""
+
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models

@@ -1,3 +1,5 @@
+"""The Job model: long work with steps, progress and the task it runs."""
+
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models

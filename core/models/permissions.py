@@ -1,3 +1,5 @@
+"""Roles (named sets of actions) and grants of a role on an object, or system-wide."""
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType

@@ -1,3 +1,5 @@
+"""Template tags of the UI shell: status labels and filters from ChoiceSets, the live labels map, sizes, sort headers."""
+
 from django import template
 from django.utils.html import format_html, json_script
 

@@ -1,3 +1,5 @@
+"""The inventory's REST shapes (API.md): data centers, clusters, hosts, storage domains, networks, images."""
+
 from dataclasses import asdict
 
 from drf_spectacular.utils import extend_schema_field

@@ -1,3 +1,5 @@
+"""The inventory's REST endpoints; writes and actions go through inventory.services."""
+
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action

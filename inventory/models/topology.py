@@ -1,3 +1,5 @@
+"""Data centers, clusters, hosts and storage domains: the physical side of the inventory."""
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 

@@ -1,3 +1,5 @@
+"""Roles and object grants: who may do what, and what restrict() lets through."""
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group

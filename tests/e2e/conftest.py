@@ -1,3 +1,5 @@
+"""The browser lane's fixtures: Playwright driving Debian's Chromium against the test daphne, and screenshots."""
+
 import os
 
 import pytest

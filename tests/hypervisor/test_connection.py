@@ -1,3 +1,5 @@
+"""The connection cache: one connection per URI shared by threads, reopened after a close, close listeners, quick checks."""
+
 import socket
 import threading
 import time

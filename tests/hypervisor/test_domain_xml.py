@@ -1,3 +1,5 @@
+"""Domain XML built from typed specs and parsed back."""
+
 import dataclasses
 
 import libvirt

@@ -1,3 +1,5 @@
+"""The lifecycle events listener: define, start, stop and undefine reach the callback; a closing connection is told."""
+
 import queue
 
 import pytest

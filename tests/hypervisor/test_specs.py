@@ -1,3 +1,5 @@
+"""The typed domain specs: vCPU counts, disk targets, frozen fields, normalised MACs and UUIDs, libvirt's own ordering."""
+
 import dataclasses
 
 import pytest

@@ -1,3 +1,5 @@
+"""The libvirt URI allow-list: what is accepted and normalised, what is refused and why."""
+
 import pytest
 
 from hypervisor import InvalidURI, validate_uri

@@ -1,3 +1,5 @@
+"""Inventory objects for tests, and simulated hosts on libvirt's test driver."""
+
 import factory
 from lxml import etree
 

@@ -1,3 +1,5 @@
+"""VMs and the world they live in (data center, cluster, hosts, storage, network) for tests."""
+
 import factory
 
 from inventory.choices import HostStatus, NetworkStatus, StorageDomainStatus

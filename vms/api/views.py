@@ -1,3 +1,5 @@
+"""The VM API: the catalogue, instance types, VMs and their actions, each through one service."""
+
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer

@@ -1,3 +1,5 @@
+"""The vms app's models: the catalogue (OSes, instance types) and VMs with their disks and NICs."""
+
 from vms.models.catalog import InstanceType, OperatingSystem
 from vms.models.topology import VCPUS, vcpu_count
 from vms.models.vm import Vm, VmDisk, VmNic

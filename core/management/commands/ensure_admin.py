@@ -1,3 +1,5 @@
+"""`manage.py ensure_admin`: the first administrator, created once by set-up."""
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 

@@ -1,3 +1,5 @@
+"""`manage.py watch_hosts`: the host watcher process of the Procfile."""
+
 from django.core.management.base import BaseCommand
 
 from inventory.watcher import HostWatcher

@@ -1,3 +1,5 @@
+"""`manage.py import_osinfo`: the OS catalogue from osinfo-db, and the instance types."""
+
 from pathlib import Path
 
 from django.core.management.base import BaseCommand

@@ -22,7 +22,6 @@ from tests.vms.test_views import (  # noqa: F401 (fixtures)
     fresh_simulated_hosts,
     grant,
     host,
-    logged_in,
     make_vm,
     network,
 )

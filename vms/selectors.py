@@ -81,7 +81,3 @@ def host_workloads(host_id: int) -> list[Workload]:
                  vcpus=vm.vcpus)
         for vm in vms
     ]
-
-
-def vm_filter(queryset: QuerySet[Vm], *, q: str = "") -> QuerySet[Vm]:
-    return queryset.filter(Q(name__icontains=q) | Q(description__icontains=q)) if q else queryset

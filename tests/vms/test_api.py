@@ -64,6 +64,15 @@ def test_it_fills_the_figures_from_an_instance_type_and_keeps_it_while_they_matc
     assert custom["instance_type"] is None
 
 
+def test_it_pins_the_vm_to_the_host_given_as_pin_host(api, world):
+    pinned = world["hosts"][1]
+    response = api.post("/api/v1/vms/", body(world, pin_host=pinned.pk), format="json")
+    assert response.status_code == 202, response.content
+    vm = response.json()["vm"]
+    assert vm["pinned_host"] == vm["placement"]["host"] == pinned.pk
+    assert "pin_host" not in vm  # written only; `host` says where the VM is
+
+
 def test_it_refuses_memory_below_the_os_minimum(api, world):
     assert "Debian 11 needs at least 256 MiB" in refused(api, body(world, memory_mb=128), "memory_mb")[0]
 

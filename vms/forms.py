@@ -4,7 +4,11 @@ They only parse what the browser sends; every rule about a VM (names, sizes
 against the OS and the largest host, storage, MACs, the profile's console) is
 ``vm_request_clean``'s, so the wizard and the API refuse the same things with
 the same words. Field names match the VmRequest's, which is how a refusal
-keyed by field lands under the right input."""
+keyed by field lands under the right input.
+
+The step forms are also the one declaration of VM create's inputs: the API's
+serializers are generated from them (vms.api.serializers, VM_API_OVERRIDES
+says where the API differs), as RunOnceForm is Run Once's."""
 
 from __future__ import annotations
 
@@ -58,24 +62,22 @@ class BasicsForm(forms.Form):
                                      help_text="Its hosts run the VM; its data center holds the disks and networks.")
     template = forms.ChoiceField(choices=[(BLANK_TEMPLATE, "Blank")], initial=BLANK_TEMPLATE,
                                  help_text="Templates come later: the VM starts empty (or from a disk image in step 4).")
-    # A text field drawn as a select: the ~850 options are read only when the
-    # step is shown, not each time the step's answers are checked again.
-    os_type = forms.CharField(label="Operating system", max_length=64, widget=forms.Select(attrs={"size": 8}),
-                              help_text="Sets the defaults the guest needs: disk bus, NIC model, video, clock.")
+    # Chosen by short id (the API's id of an OS). The select's ~850 options are
+    # read only when the step is shown, not each time its answers are checked.
+    os_type = forms.ModelChoiceField(
+        queryset=OperatingSystem.objects.none(), to_field_name="short_id", empty_label=None,
+        label="Operating system", widget=forms.Select(attrs={"size": 8}),
+        error_messages={"invalid_choice": "Choose an operating system from the list."},
+        help_text="Sets the defaults the guest needs: disk bus, NIC model, video, clock.",
+    )
 
     def __init__(self, *args, clusters: QuerySet[Cluster], operating_systems: QuerySet[OperatingSystem], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["cluster"].queryset = clusters
         self.fields["cluster"].label_from_instance = lambda c: f"{c.name} ({c.data_center.name})"
+        self.fields["os_type"].queryset = operating_systems
         self.fields["os_type"].widget.choices = CallableChoiceIterator(
             functools.cache(lambda: os_choices(operating_systems)))
-
-    def clean_os_type(self):
-        short_id = self.cleaned_data["os_type"]
-        try:
-            return OperatingSystem.objects.get(short_id=short_id)
-        except OperatingSystem.DoesNotExist:
-            raise forms.ValidationError("Choose an operating system from the list.")
 
 
 class InstanceTypeSelect(forms.Select):
@@ -177,8 +179,10 @@ def _domain_label(domain: StorageDomain) -> str:
 
 
 class NicForm(forms.Form):
+    """One NIC of step 4."""
+
     network = forms.ModelChoiceField(queryset=Network.objects.none(), empty_label=None)
-    model = forms.ChoiceField(choices=(), required=False, label="Model")
+    model = forms.ChoiceField(choices=NicModel.choices(), required=False, label="Model")
     mac = forms.CharField(label="MAC address", required=False, max_length=MAC_INPUT_MAX,
                           widget=forms.TextInput(attrs={"placeholder": "automatic from the pool",
                                                         "autocomplete": "off", "spellcheck": "false"}))

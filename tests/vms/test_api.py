@@ -5,9 +5,7 @@ import pytest
 
 from core.models import Job
 from vms.choices import VmStatus
-from vms.api.serializers import VmNicSerializer, VmSerializer
-from vms.forms import BasicsForm, DiskFormSet, NicForm, NicFormSet, RunOnceForm
-from vms.services.requests import DEVICES_MAX, MAC_INPUT_MAX, NAME_MAX
+from vms.forms import RunOnceForm
 from vms.models import InstanceType, Vm, VmDisk, VmNic
 from tests.vms.factories import GIB, vm_world
 
@@ -66,8 +64,13 @@ def test_it_fills_the_figures_from_an_instance_type_and_keeps_it_while_they_matc
     assert custom["instance_type"] is None
 
 
-def test_it_refuses_memory_zero(api, world):
-    assert "at least 1 MiB" in refused(api, body(world, memory_mb=0), "memory_mb")[0]
+def test_it_pins_the_vm_to_the_host_given_as_pin_host(api, world):
+    pinned = world["hosts"][1]
+    response = api.post("/api/v1/vms/", body(world, pin_host=pinned.pk), format="json")
+    assert response.status_code == 202, response.content
+    vm = response.json()["vm"]
+    assert vm["pinned_host"] == vm["placement"]["host"] == pinned.pk
+    assert "pin_host" not in vm  # written only; `host` says where the VM is
 
 
 def test_it_refuses_memory_below_the_os_minimum(api, world):
@@ -205,7 +208,7 @@ def test_run_once_refuses_what_the_form_refuses(api, world, data, field):
     assert not form.is_valid() and field in form.errors
 
 
-# ---- VM create: the wizard's limits, declared once ----------------------------
+# ---- VM create: the wizard's limits (tests.vms.test_vm_inputs: all its inputs) ----
 
 def test_it_refuses_more_disks_or_nics_than_the_wizard_offers(api, world):
     nine = 9
@@ -214,8 +217,3 @@ def test_it_refuses_more_disks_or_nics_than_the_wizard_offers(api, world):
     assert "at most 8" in refused(api, data, "disks")[0]
     assert "at most 8" in refused(api, data, "nics")[0]
 
-
-def test_the_wizard_and_the_api_declare_the_limits_of_vm_requests():
-    assert BasicsForm.base_fields["name"].max_length == VmSerializer().fields["name"].max_length == NAME_MAX
-    assert NicForm.base_fields["mac"].max_length == VmNicSerializer().fields["mac"].max_length == MAC_INPUT_MAX
-    assert DiskFormSet.max_num == NicFormSet.max_num == DEVICES_MAX

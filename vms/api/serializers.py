@@ -4,19 +4,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.forms import serializer_from_form
-from inventory.models import Cluster, Host, Image, Network, StorageDomain
-from vms.choices import (
-    ConsoleType,
-    DiskAllocation,
-    DiskFormat,
-    DiskInterface,
-    NicModel,
-    Optimization,
-    Provisioning,
-)
+from vms.choices import DiskFormat, DiskInterface, Provisioning
+from vms.forms import BasicsForm, DiskForm, FinishForm, NicForm, ProfileForm, RunOnceForm, SizingForm
 from vms.models import InstanceType, OperatingSystem, Vm, VmDisk, VmNic
-from vms.forms import RunOnceForm
-from vms.services.requests import MAC_INPUT_MAX, NAME_MAX, DiskRequest, NicRequest, VmRequest
+from vms.services.requests import TOPOLOGY_FIELDS, DiskRequest, NicRequest, VmRequest
 
 
 SIZES = ("memory_mb", "vcpus", "disk_gb")
@@ -58,12 +49,10 @@ class InstanceTypeSerializer(serializers.HyperlinkedModelSerializer):
         fields = ["id", "url", "name", "description", "memory_mb", "cpu_sockets", "cpu_cores", "cpu_threads"]
 
 
-class VmDiskSerializer(serializers.ModelSerializer):
-    size_gb = serializers.IntegerField(required=False, min_value=1)
-    storage_domain = serializers.PrimaryKeyRelatedField(queryset=StorageDomain.objects.all())
-    image = serializers.PrimaryKeyRelatedField(queryset=Image.objects.all(), required=False, allow_null=True)
+# A disk's and a NIC's inputs are the wizard's step 4 rows (DiskForm, NicForm);
+# the format, the bus and which disk boots are chosen in the API only.
+class VmDiskSerializer(serializer_from_form(DiskForm, name="DiskInputs"), serializers.ModelSerializer):
     format = serializers.ChoiceField(DiskFormat.choices(), default=DiskFormat.QCOW2)
-    allocation = serializers.ChoiceField(DiskAllocation.choices(), default=DiskAllocation.THIN)
     interface = serializers.ChoiceField(DiskInterface.choices(), required=False, allow_blank=True, default="")
 
     class Meta:
@@ -73,11 +62,7 @@ class VmDiskSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "path", "status"]
 
 
-class VmNicSerializer(serializers.ModelSerializer):
-    network = serializers.PrimaryKeyRelatedField(queryset=Network.objects.all())
-    model = serializers.ChoiceField(NicModel.choices(), required=False, allow_blank=True, default="")
-    mac = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAC_INPUT_MAX)
-
+class VmNicSerializer(serializer_from_form(NicForm, name="NicInputs"), serializers.ModelSerializer):
     class Meta:
         model = VmNic
         fields = ["id", "network", "model", "mac"]
@@ -101,34 +86,34 @@ class PlacementField(serializers.JSONField):
         super().__init__(read_only=True, **kwargs)
 
 
-class VmSerializer(serializers.HyperlinkedModelSerializer):
+# Where the API differs from the wizard's steps, each once: the rest of the
+# wizard's inputs are the API's as they are (serializer_from_form).
+VM_API_OVERRIDES = {
+    "template": None,  # the API's own: JSON, to stay empty until templates come
+    # Left out, the instance type or the OS gives them (vm_request_clean); the
+    # wizard shows them filled in the same way and asks for all.
+    **{name: {"required": False} for name in TOPOLOGY_FIELDS},
+    "console": {"required": False},  # left out: the profile's (headless for high performance)
+    # `host` answers where the VM is; the pin is written as `pin_host`.
+    "host": {"name": "pin_host", "source": "host", "write_only": True},
+    "start": {"default": False, "write_only": True},  # the wizard ticks the box; the API starts nothing unasked
+}
+VmInputs = serializer_from_form(BasicsForm, SizingForm, ProfileForm, FinishForm, name="VmInputs",
+                                api_overrides=VM_API_OVERRIDES)
+
+
+class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
     """Writes go through vms.services (vm_request_clean checks them); the
     serializer only shapes JSON into a VmRequest."""
 
+    # The inputs are the wizard's (VmInputs); declared here: those only the API offers, and the read side.
+
     url = serializers.HyperlinkedIdentityField(view_name="api:vm-detail")
-    name = serializers.CharField(max_length=NAME_MAX)
-    cluster = serializers.PrimaryKeyRelatedField(queryset=Cluster.objects.select_related("data_center"))
-    os_type = serializers.PrimaryKeyRelatedField(queryset=OperatingSystem.objects.all())
-    instance_type = serializers.PrimaryKeyRelatedField(
-        queryset=InstanceType.objects.all(), required=False, allow_null=True
-    )
     template = serializers.JSONField(required=False, allow_null=True, default=None, write_only=True,
                                      help_text="Not available yet: leave empty (blank VM).")
-    optimization = serializers.ChoiceField(Optimization.choices(), default=Optimization.SERVER)
     provisioning = serializers.ChoiceField(Provisioning.choices(), default=Provisioning.CLONE)
-    console = serializers.ChoiceField(ConsoleType.choices(), required=False)
-    memory_mb = serializers.IntegerField(required=False)
-    memory_guaranteed_mb = serializers.IntegerField(required=False)
-    cpu_sockets = serializers.IntegerField(required=False)
-    cpu_cores = serializers.IntegerField(required=False)
-    cpu_threads = serializers.IntegerField(required=False)
-    pin_host = serializers.PrimaryKeyRelatedField(
-        queryset=Host.objects.all(), required=False, allow_null=True, write_only=True, source="pinned_host_in",
-        help_text="Run only on this host.",
-    )
     disks = VmDiskSerializer(many=True, required=False)
     nics = VmNicSerializer(many=True, required=False)
-    start = serializers.BooleanField(default=False, write_only=True)
     data_center = serializers.PrimaryKeyRelatedField(read_only=True)
     host = serializers.PrimaryKeyRelatedField(read_only=True, help_text="Where the VM is defined and runs.")
     pinned_host = serializers.PrimaryKeyRelatedField(read_only=True)
@@ -155,8 +140,7 @@ class VmSerializer(serializers.HyperlinkedModelSerializer):
         data = dict(self.validated_data)
         disks = tuple(DiskRequest(**disk) for disk in data.pop("disks", []))
         nics = tuple(NicRequest(**nic) for nic in data.pop("nics", []))
-        host = data.pop("pinned_host_in", None)
-        return VmRequest(disks=disks, nics=nics, host=host, **data)
+        return VmRequest(disks=disks, nics=nics, **data)
 
 
-RunOnceSerializer = serializer_from_form(RunOnceForm, "RunOnceSerializer")
+RunOnceSerializer = serializer_from_form(RunOnceForm, name="RunOnceSerializer")

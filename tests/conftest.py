@@ -1,6 +1,7 @@
 """The shared cast (admin; alice owns, bob is granted, charlie has nothing) and the real processes of the test lanes."""
 
 import threading
+import time
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -8,7 +9,7 @@ from django.db import connections
 from rest_framework.test import APIClient
 
 from core.accounts import superuser_role
-from core.models import Permission
+from core.models import Job, JobStatus, Permission
 from tests.support.processes import REPO, PortalServer, Worker
 
 pytest_plugins = ["tests.plugins.real", "tests.plugins.bmc", "tests.plugins.multihost"]
@@ -83,6 +84,24 @@ def worker(django_db_setup, django_db_blocker, redis_url):
     worker = Worker("tests-shared", ARTIFACTS / "logs" / "worker.log").start()
     yield worker
     worker.stop()
+
+
+# How long a test that used the shared worker may leave it busy afterwards.
+WORKER_IDLE_TIMEOUT_SECONDS = 30
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """A test that used the shared worker waits, before its database is
+    emptied, until the jobs it started have ended. Job ids restart with every
+    test (see above): a job left running would otherwise publish, or be
+    claimed, under the id of the next test's job."""
+    yield
+    if "worker" not in item.fixturenames:
+        return
+    deadline = time.monotonic() + WORKER_IDLE_TIMEOUT_SECONDS
+    while Job.objects.filter(status__in=JobStatus.ACTIVE).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from inventory.choices import ImageContent, ImageStatus, StorageDomainStatus, St
 from inventory.models import Image
 from tests.hypervisor.test_qemu_img import MIB, qemu_img_create, text_file
 from tests.inventory.factories import StorageDomainFactory
+from tests.inventory.test_images import spm_domain, temp_dir  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -66,16 +67,38 @@ def test_the_storage_domain_page_lists_its_images_and_links_to_upload(logged_in,
     assert f'{reverse("inventory:image-upload")}?storage_domain={iso_domain.pk}' in page
 
 
-def test_a_plain_post_uploads_through_the_service(logged_in, data_domain, tmp_path):
+@pytest.mark.real
+def test_a_plain_post_uploads_through_the_service(logged_in, spm_domain, tmp_path):
     disk = qemu_img_create(tmp_path / "x.qcow2", "64M", "-f", "qcow2")
     with open(disk, "rb") as handle:
-        response = logged_in.post(f"{reverse('inventory:image-upload')}?storage_domain={data_domain.pk}", {
-            "storage_domain": data_domain.pk, "name": "base", "content": "disk", "file": handle})
+        response = logged_in.post(f"{reverse('inventory:image-upload')}?storage_domain={spm_domain.pk}", {
+            "storage_domain": spm_domain.pk, "name": "base", "content": "disk", "file": handle})
     assert response.status_code == 302
-    assert response.url == reverse("inventory:storagedomain-detail", args=[data_domain.pk])
+    assert response.url == reverse("inventory:storagedomain-detail", args=[spm_domain.pk])
     image = Image.objects.get(name="base")
     assert (image.format, image.virtual_size_bytes) == ("qcow2", 64 * MIB)
-    assert Path(image.path).parent == Path(data_domain.path) / "images"
+    assert Path(image.path).parent == Path(spm_domain.path) / "images"
+
+
+def test_a_plain_post_without_an_spm_says_why(logged_in, data_domain, tmp_path):
+    disk = qemu_img_create(tmp_path / "x.qcow2", "64M", "-f", "qcow2")
+    with open(disk, "rb") as handle:
+        response = logged_in.post(reverse("inventory:image-upload"), {
+            "storage_domain": data_domain.pk, "name": "base", "content": "disk", "file": handle})
+    assert response.status_code == 200
+    assert "has no SPM host up" in response.content.decode() and not Image.objects.exists()
+
+
+def test_a_plain_post_past_the_size_limit_says_why(logged_in, data_domain, tmp_path, settings):
+    settings.IMAGE_UPLOAD_MAX_BYTES = MIB
+    disk = qemu_img_create(tmp_path / "x.qcow2", "64M", "-f", "qcow2", "-o", "preallocation=full")
+    url = f"{reverse('inventory:image-upload')}?storage_domain={data_domain.pk}"
+    with open(disk, "rb") as handle:
+        response = logged_in.post(url, {"storage_domain": data_domain.pk, "name": "big", "content": "disk",
+                                        "file": handle}, follow=True)
+    assert response.redirect_chain == [(url, 302)]
+    assert "larger than the 1.0\xa0MB an upload may have" in response.content.decode()
+    assert not Image.objects.exists()
 
 
 def test_a_plain_post_of_a_text_file_says_why_and_leaves_nothing(logged_in, data_domain, tmp_path):

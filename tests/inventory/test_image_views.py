@@ -123,3 +123,28 @@ def test_a_plain_post_checks_the_csrf_token(client, admin, data_domain, tmp_path
         response = strict.post(reverse("inventory:image-upload"), {
             "storage_domain": data_domain.pk, "name": "n", "content": "disk", "file": handle})
     assert response.status_code == 403 and not Image.objects.exists()
+
+
+def test_the_image_page_asks_before_removing_and_says_why_it_cannot(logged_in, data_domain):
+    image = make_image(data_domain, "kept", path=f"{data_domain.path}/images/kept.qcow2")
+    url = reverse("inventory:image-remove", args=[image.pk])
+    assert "This cannot be undone" in logged_in.get(url).content.decode()
+    assert Image.objects.filter(pk=image.pk).exists(), "a GET changes nothing"
+
+    page = logged_in.post(url, follow=True).content.decode()
+
+    assert "has no SPM host up" in page and Image.objects.filter(pk=image.pk).exists()
+
+
+@pytest.mark.real
+def test_the_image_page_removes_the_volume_through_the_spm(logged_in, spm_domain, tmp_path):
+    with open(qemu_img_create(tmp_path / "x.qcow2", "16M", "-f", "qcow2"), "rb") as handle:
+        logged_in.post(reverse("inventory:image-upload"), {
+            "storage_domain": spm_domain.pk, "name": "gone", "content": "disk", "file": handle})
+    image = Image.objects.get(name="gone")
+    assert Path(image.path).is_file()
+
+    page = logged_in.post(reverse("inventory:image-remove", args=[image.pk]), follow=True).content.decode()
+
+    assert "Image gone was removed." in page
+    assert not Path(image.path).exists() and not Image.objects.exists()

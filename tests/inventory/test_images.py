@@ -130,6 +130,15 @@ def test_it_needs_an_spm_up_to_reach_the_storage_and_keeps_nothing_meanwhile(tmp
     assert not uploaded.exists() and not Image.objects.exists()
 
 
+def test_an_iso_may_go_on_a_data_domain_too(tmp_path, data_domain, admin):
+    uploaded = tiny_iso(tmp_path / "upload.part")
+
+    with pytest.raises(Conflict, match="has no SPM host up"):  # every check passed: only the host is missing
+        image_upload(storage_domain=data_domain, name="tools", content="iso", uploaded_path=uploaded, user=admin)
+
+    assert not uploaded.exists()
+
+
 def test_a_host_that_cannot_take_the_upload_is_a_503_and_leaves_no_volume(tmp_path, temp_dir, api):
     """libvirt's test driver has no volume upload: the volume made for it is
     deleted again and the answer names the host."""
@@ -241,6 +250,18 @@ def test_api_upload_from_the_browser_session_checks_csrf(admin, tmp_path, data_d
     assert response.status_code == 409, response.content  # past CSRF, stopped only by the missing SPM
     assert [Path(path).parent for _, path in uploads] == [temp_dir, temp_dir]
     assert files_under(temp_dir) == []
+
+
+def test_api_lists_images_with_their_detected_facts(api, data_domain):
+    Image.objects.create(name="listed", storage_domain=data_domain, format="raw", virtual_size_bytes=MIB,
+                         actual_size_bytes=4096, status=ImageStatus.OK, path="/nowhere/data/images/x.img")
+
+    body = api.get(URL).json()
+
+    assert body["count"] == 1
+    [row] = body["results"]
+    assert (row["name"], row["format"], row["virtual_size_bytes"], row["status"]) == ("listed", "raw", MIB, "ok")
+    assert "file" not in row and row["url"].endswith(f"/api/v1/images/{row['id']}/")
 
 
 def test_api_refuses_to_remove_an_image_without_an_spm_and_keeps_it(api, data_domain):

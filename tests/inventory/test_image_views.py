@@ -10,7 +10,6 @@ from inventory.choices import ImageContent, ImageStatus, StorageDomainStatus, St
 from inventory.models import Image
 from tests.hypervisor.test_qemu_img import MIB, qemu_img_create, text_file
 from tests.inventory.factories import StorageDomainFactory
-from tests.inventory.test_images import spm_domain, temp_dir  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 

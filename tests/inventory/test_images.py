@@ -11,7 +11,6 @@ images to the machine's libvirtd."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -23,11 +22,11 @@ import hypervisor
 from core.errors import Conflict, InvalidInput
 from core.models import Event
 from inventory.choices import HostStatus, ImageStatus, StorageDomainStatus, StorageDomainType
-from inventory.models import Image, StorageDomain
+from inventory.models import Image
 from inventory.services.images import image_upload
 from inventory.services.storage import storage_pool_name
 from tests.hypervisor.test_qemu_img import MIB, mbr_disk, qemu_img_create, text_file, tiny_iso
-from tests.inventory.factories import DataCenterFactory, HostFactory, StorageDomainFactory, simulated_host_uri
+from tests.inventory.factories import HostFactory, StorageDomainFactory, simulated_host_uri
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/images/"
@@ -37,15 +36,6 @@ TEXT_REFUSED = "The file is not a disk image: it looks like text."
 def files_under(directory: Path) -> list[str]:
     """Everything in a directory, hidden entries included."""
     return sorted(str(p.relative_to(directory)) for p in directory.rglob("*"))
-
-
-@pytest.fixture
-def temp_dir(settings, tmp_path) -> Path:
-    """The portal's own place for uploads in progress (FILE_UPLOAD_TEMP_DIR)."""
-    path = tmp_path / "portal-uploads"
-    path.mkdir()
-    settings.FILE_UPLOAD_TEMP_DIR = str(path)
-    return path
 
 
 @pytest.fixture
@@ -274,24 +264,7 @@ def test_api_refuses_to_remove_an_image_without_an_spm_and_keeps_it(api, data_do
     assert Image.objects.filter(pk=image.pk).exists()
 
 
-# --- through the machine's libvirtd (real) ------------------------------------------
-
-
-@pytest.fixture
-def spm_domain(libvirtd, tmp_path, temp_dir):
-    """A data domain in a directory of this machine, its data center's SPM the
-    machine's libvirtd. Its id is its own: the pools are named after it, and a
-    portal running here has pools of its own on the same libvirtd."""
-    hypervisor.close_all()
-    host = HostFactory(name="local", uri=libvirtd, status=HostStatus.UP, spm_priority=5)
-    path = tmp_path / "data"
-    path.mkdir()
-    path.chmod(0o755)
-    domain = StorageDomain.objects.create(
-        pk=810000 + os.getpid() % 100000, name=f"upload-{os.getpid()}", data_center=host.cluster.data_center,
-        path=str(path), domain_type=StorageDomainType.DATA)
-    yield domain
-    hypervisor.remove_pool(libvirtd, f"{storage_pool_name(domain)}-images")
+# --- through the machine's libvirtd (real; spm_domain in conftest.py) ---------------
 
 
 @pytest.mark.real

@@ -13,8 +13,9 @@ Removing a pool only forgets it (destroy + undefine): it never deletes the
 directory or anything in it. Those are the user's disks and ISOs.
 
 Volumes (the files of a pool) are created, uploaded (streamed from a file of
-this machine), copied, overlaid and deleted through libvirt, never with local file operations or a local qemu-img, so the same code
-works on a remote host: the daemon runs qemu-img there. Two formats:
+this machine), copied, overlaid and deleted through libvirt, never with local
+file operations or a local qemu-img, so the same code works on a remote host:
+the daemon runs qemu-img there. Two formats:
 
 - ``qcow2``: thin (grows as the guest writes), qcow2 v3 (``compat 1.1``;
   libvirt 9.0 would otherwise write the old v2 format).

@@ -7,6 +7,7 @@ is read through libvirt, the only way the portal has to look."""
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from inventory import services
 from inventory.choices import HostStatus, StorageDomainStatus, StorageDomainType
 from inventory.models import Host, Image, StorageDomain
 from inventory.services.storage import storage_pool_name
-from tests.hypervisor.test_qemu_img import qemu_img_create
+from tests.hypervisor.test_qemu_img import MIB, qemu_img_create
 from tests.inventory.factories import ClusterFactory
 from tests.inventory.test_images import upload
 from tests.support.jobs import run_job
@@ -55,8 +56,10 @@ def test_upload_copy_and_delete_work_on_storage_only_the_host_can_see(testhost, 
     assert not os.path.exists(private), "the portal's process must not see the domain's directory"
     images_pool, disks_pool = f"{storage_pool_name(domain)}-images", storage_pool_name(domain)
 
-    response = upload(api, qemu_img_create(tmp_path / "base.qcow2", "64M", "-f", "qcow2"), domain=domain,
-                      name="base")
+    base = qemu_img_create(tmp_path / "base.qcow2", "64M", "-f", "qcow2")
+    subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0xab 0 4M", str(base)], check=True,
+                   capture_output=True)  # data a copy must carry, where an empty disk would have none
+    response = upload(api, base, domain=domain, name="base")
 
     assert response.status_code == 201, response.content
     image = Image.objects.get(pk=response.json()["id"])
@@ -75,6 +78,7 @@ def test_upload_copy_and_delete_work_on_storage_only_the_host_can_see(testhost, 
     assert volume_names(store.uri, disks_pool) == sorted(["images", disk.volume_name])
     copy = hypervisor.volume_by_path(store.uri, disk.path)
     assert copy.capacity_bytes == disk.size_gb * 1024**3 and copy.format == disk.format
+    assert copy.allocation_bytes >= 4 * MIB, "a copy of the image's data, not an empty disk"
     assert not os.path.exists(disk.path)
 
     succeeded(api.delete(f"/api/v1/vms/{disk.vm_id}/"))

@@ -67,13 +67,13 @@ def test_upload_copy_and_delete_work_on_storage_only_the_host_can_see(testhost, 
     assert volume_names(store.uri, images_pool) == [Path(image.path).name]
 
     operating_systems_import(roots=[])
-    vm_id = api.post("/api/v1/vms/", {
+    created = api.post("/api/v1/vms/", {
         "name": "from-private", "cluster": cluster.pk, "os_type": "linux-generic", "memory_mb": 512,
         "memory_guaranteed_mb": 512, "console": "none", "start": False,
         "disks": [{"image": image.pk, "storage_domain": domain.pk}],
     }, format="json")
-    succeeded(vm_id)
-    disk = Vm.objects.get(pk=vm_id.json()["vm"]["id"]).disks.get()
+    succeeded(created)
+    disk = Vm.objects.get(pk=created.json()["vm"]["id"]).disks.get()
     # The images pool's directory shows in the domain's pool as a volume too.
     assert volume_names(store.uri, disks_pool) == sorted(["images", disk.volume_name])
     copy = hypervisor.volume_by_path(store.uri, disk.path)

@@ -23,7 +23,7 @@ from inventory import forms, selectors, services
 from inventory.services.images import image_remove as image_remove_service
 from inventory.services.images import image_upload as image_upload_service
 from inventory.services.power import host_power_test as host_power_test_service
-from inventory.uploads import discard, upload_handlers_for, uploaded_file_path
+from inventory.uploads import upload_handlers_for, uploaded_file_path
 
 
 def _update_storage(domain, form: ModelForm, user):
@@ -144,6 +144,11 @@ def image_upload(request):
     without JavaScript the plain POST lands here and goes through the same service."""
     if request.method == "POST":
         request.upload_handlers = upload_handlers_for(request)
+        try:
+            request.POST  # reads the body now: a file past the size limit stops here, not in a 500
+        except PortalError as error:
+            messages.error(request, error.detail)
+            return redirect(request.get_full_path())
     return _image_upload(request)
 
 
@@ -156,13 +161,12 @@ def _image_upload(request):
     form = forms.ImageUploadForm(request.POST or None, request.FILES or None, domains=domains, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        path = uploaded_file_path(data["file"])
         try:
             require_permission(request.user, "create")
             image = image_upload_service(storage_domain=data["storage_domain"], name=data["name"],
-                                         content=data["content"], uploaded_path=path, user=request.user)
+                                         content=data["content"], uploaded_path=uploaded_file_path(data["file"]),
+                                         user=request.user)
         except PortalError as error:
-            discard(path)
             form.add_error(None, error.detail)
         else:
             messages.success(request, f"Image {image.name} was uploaded ({image.format}).")

@@ -182,7 +182,7 @@ class ImageUploadForm(forms.Form):
     name = forms.CharField(max_length=128, help_text="Unique on the storage domain; filled in from the file's name.")
     content = forms.ChoiceField(choices=ImageContent.choices(), initial=ImageContent.DISK,
                                 help_text="A disk image (qcow2, raw, vmdk ...) or an installation ISO.")
-    file = forms.FileField(help_text="Written straight onto the storage domain while it uploads.")
+    file = forms.FileField(help_text="Checked once it has arrived, then sent to the storage domain through its SPM host.")
 
     def __init__(self, *args, domains, **kwargs):
         super().__init__(*args, **kwargs)

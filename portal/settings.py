@@ -131,6 +131,8 @@ STORAGE_REFRESH_INTERVAL_SECONDS = config.read_seconds("STORAGE_REFRESH_INTERVAL
 VM_RECONCILE_INTERVAL_SECONDS = config.read_seconds("VM_RECONCILE_INTERVAL_SECONDS", 30)
 # /healthz names hosts, their URIs and libvirt's errors to anonymous callers too (else to system admins only).
 HEALTHZ_DETAILS = config.read_bool("HEALTHZ_DETAILS", default=False)
+# The largest image or ISO an upload may bring (held in FILE_UPLOAD_TEMP_DIR while it is checked and sent to the host).
+IMAGE_UPLOAD_MAX_BYTES = 64 * 1024**3
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

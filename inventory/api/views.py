@@ -7,7 +7,6 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from core.api.serializers import JobAcceptedSerializer, JobSerializer
-from core.errors import InvalidInput
 from core.permissions import require_permission
 from inventory import selectors, services
 from inventory.capacity import clusters_commitment, hosts_commitment
@@ -21,7 +20,7 @@ from inventory.filters import (
 )
 from inventory.services.power import host_power_test
 from inventory.services.images import image_remove, image_upload
-from inventory.uploads import QUERY_PARAMETER, discard, upload_handlers_for, uploaded_file_path
+from inventory.uploads import upload_handlers_for, uploaded_file_path
 from inventory.api.serializers import (
     ClusterSerializer,
     DataCenterSerializer,
@@ -230,9 +229,8 @@ class HostViewSet(InventoryViewSet):
 
 
 class ImageViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Upload (multipart, streamed to the storage domain's disk) and read images.
-    Send ?storage_domain=<id> too, so the upload is written on the domain's own
-    file system and keeping it is a rename, not a copy."""
+    """Upload (multipart, streamed to a temporary file of the portal, then
+    through libvirt onto the storage domain by the SPM host) and read images."""
 
     serializer_class = ImageSerializer
     parser_classes = [MultiPartParser]
@@ -253,15 +251,9 @@ class ImageViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        domain = data["storage_domain"]
-        uploaded = uploaded_file_path(data["file"])
-        wanted = request.query_params.get(QUERY_PARAMETER)
-        if wanted is not None and wanted != str(domain.pk):
-            discard(uploaded)
-            raise InvalidInput("The storage_domain query parameter and form field name different storage domains.")
         image = image_upload(
-            storage_domain=domain, name=data["name"], content=data["content"],
-            uploaded_path=uploaded, user=request.user,
+            storage_domain=data["storage_domain"], name=data["name"], content=data["content"],
+            uploaded_path=uploaded_file_path(data["file"]), user=request.user,
         )
         body = ImageSerializer(self.get_queryset().get(pk=image.pk), context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)

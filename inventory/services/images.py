@@ -1,34 +1,39 @@
 """Disk images and ISOs uploaded onto storage domains.
 
-``image_upload`` takes a file that is already on disk (streamed there by
-``inventory.uploads``), checks it with qemu-img (``hypervisor.qemu_img``: the
-rules deciding what is a disk image or an ISO are there) and keeps it as
-``<domain path>/images/<uuid>.<ext>``. Whatever refuses the upload, the
-uploaded file is deleted: nothing is left behind.
+``image_upload`` takes a file the portal holds in a temporary place of its own
+(streamed there by ``inventory.uploads``), checks those very bytes with
+qemu-img (``hypervisor.qemu_img``: the rules deciding what is a disk image or
+an ISO are there; a qcow2 whose backing file points anywhere is refused before
+anything reaches a host), then streams them through libvirt into a new volume
+``<uuid>.<ext>`` of the domain's images pool (``<domain path>/images``) on the
+data center's SPM host. The portal never opens the domain's directory: it may
+run on a machine that cannot see it. Whatever happens, the temporary file is
+deleted: nothing is left behind.
+
+``image_remove`` deletes the volume through libvirt on the SPM host too.
 
 Where an image may go: a disk image on a data domain; an ISO on an ISO or a
 data domain; never on an export domain. The domain must be unattached or active
-(unattached is accepted because attaching domains is new: the files are on the
-portal's file system either way); inactive or locked domains refuse.
+(an unattached domain's directory is reached through its data center's SPM just
+the same); inactive or locked domains refuse.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import uuid
-from pathlib import Path
 
 from django.db import IntegrityError, transaction
 from django.template.defaultfilters import filesizeformat
 
-from core.errors import InvalidInput
+import hypervisor
+from core.errors import HypervisorUnavailable, InvalidInput
 from core.events import event_record
 from hypervisor.qemu_img import InvalidImage, image_inspect
 from inventory.choices import ImageContent, ImageStatus, StorageDomainStatus, StorageDomainType
-from inventory.models import Image, StorageDomain
-from inventory.uploads import discard, domain_uploads_dir, tidy_uploads_dir
+from inventory.models import Host, Image, StorageDomain
+from inventory.services.storage import _on_host, _spm_of, storage_images_pool_ensure
+from inventory.uploads import discard
 
 IMAGES_DIR = "images"
 DOMAIN_TYPES_FOR_CONTENT = {
@@ -37,11 +42,6 @@ DOMAIN_TYPES_FOR_CONTENT = {
 }
 UPLOADABLE_DOMAIN_STATES = (StorageDomainStatus.UNATTACHED, StorageDomainStatus.ACTIVE)
 EXTENSIONS = {"raw": "img", "vpc": "vhd"}
-FILE_MODE = 0o644
-
-
-def _tidy(domain: StorageDomain) -> None:
-    tidy_uploads_dir(domain_uploads_dir(domain))
 
 
 def _check_target(*, domain: StorageDomain, name: str, content: str) -> None:
@@ -59,34 +59,26 @@ def _check_target(*, domain: StorageDomain, name: str, content: str) -> None:
             f"Storage domain {domain.name} is {StorageDomainStatus.label(domain.status).lower()}; "
             "upload to an active (or unattached) domain."
         )
-    if not os.path.isdir(domain.path):
-        raise InvalidInput(f"The directory of storage domain {domain.name} ({domain.path}) does not exist.")
     if Image.objects.filter(storage_domain=domain, name=name).exists():
         raise InvalidInput(f"Storage domain {domain.name} already has an image named {name}.")
 
 
-def _move_into(source: str, target: str) -> None:
-    """Move ``source`` to ``target`` so that ``target`` appears whole: a rename
-    on the same file system, else a copy next to the target, then a rename."""
+def _through_spm(domain: StorageDomain, operation):
+    """``operation(uri, pool)`` on the images pool of ``domain`` on its data
+    center's SPM host (the pool made sure of first): Conflict when there is no
+    SPM up, 503 naming the host when it fails."""
+    spm: Host = _spm_of(domain.data_center)
     try:
-        os.rename(source, target)
-    except OSError:
-        fd, partial = tempfile.mkstemp(prefix="copy-", suffix=".part", dir=os.path.dirname(target))
-        try:
-            with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-                shutil.copyfileobj(src, out, 1024 * 1024)
-            os.rename(partial, target)
-        except BaseException:
-            discard(partial)
-            raise
-        discard(source)
-    os.chmod(target, FILE_MODE)
+        return _on_host(spm, lambda uri: operation(uri, storage_images_pool_ensure(domain=domain, host=spm)))
+    except hypervisor.HypervisorError as error:
+        raise HypervisorUnavailable(error.message) from error
 
 
 def image_upload(*, storage_domain: StorageDomain, name: str, content: str, uploaded_path, user) -> Image:
-    """Keep the uploaded file at ``uploaded_path`` as an image on ``storage_domain``,
-    or delete it and raise InvalidInput naming the problem."""
-    uploaded_path = os.fspath(uploaded_path)
+    """Keep the uploaded file at ``uploaded_path`` (the portal's temporary copy)
+    as an image on ``storage_domain``, streamed there through the SPM host, or
+    raise InvalidInput naming the problem. The file is deleted either way."""
+    uploaded_path = str(uploaded_path)
     name = (name or "").strip()
     try:
         _check_target(domain=storage_domain, name=name, content=content)
@@ -94,21 +86,21 @@ def image_upload(*, storage_domain: StorageDomain, name: str, content: str, uplo
             info = image_inspect(uploaded_path, content=content)
         except InvalidImage as error:
             raise InvalidInput(error.message) from error
-        images_dir = os.path.join(storage_domain.path, IMAGES_DIR)
-        os.makedirs(images_dir, exist_ok=True)
-        target = os.path.join(images_dir, f"{uuid.uuid4()}.{EXTENSIONS.get(info.format, info.format)}")
-        _move_into(uploaded_path, target)
-    except BaseException:
+        volume_name = f"{uuid.uuid4()}.{EXTENSIONS.get(info.format, info.format)}"
+        size = os.path.getsize(uploaded_path)
+        volume = _through_spm(
+            storage_domain,
+            lambda uri, pool: hypervisor.upload_volume(uri, pool, volume_name, source_file=uploaded_path,
+                                                       capacity_bytes=size, format=info.format),
+        )
+    finally:
         discard(uploaded_path)
-        _tidy(storage_domain)
-        raise
-    _tidy(storage_domain)
     try:
         with transaction.atomic():
             image = Image.objects.create(
                 name=name, storage_domain=storage_domain, content=content, format=info.format,
-                virtual_size_bytes=info.virtual_size_bytes, actual_size_bytes=info.actual_size_bytes,
-                path=target, status=ImageStatus.OK,
+                virtual_size_bytes=info.virtual_size_bytes, actual_size_bytes=volume.allocation_bytes,
+                path=volume.path, status=ImageStatus.OK,
                 owner=user if user is not None and user.is_authenticated else None,
             )
             event_record(
@@ -118,21 +110,27 @@ def image_upload(*, storage_domain: StorageDomain, name: str, content: str, uplo
                          f"{storage_domain.name} by {user}."),
             )
     except IntegrityError as error:
-        discard(target)
+        _volume_delete(storage_domain, volume.path)
         raise InvalidInput(f"Storage domain {storage_domain.name} already has an image named {name}.") from error
     except BaseException:
-        discard(target)
+        _volume_delete(storage_domain, volume.path)
         raise
     return image
 
 
+def _volume_delete(domain: StorageDomain, path: str) -> None:
+    _through_spm(domain, lambda uri, _pool: hypervisor.delete_volume(uri, path))
+
+
 def image_remove(*, image: Image, user) -> None:
-    """Remove an image and its file. Disks and templates made from an image
-    are copies of it, so nothing else reads the file."""
-    path = Path(image.path)
+    """Remove an image and its volume (through libvirt on the SPM host). Disks
+    and templates made from an image are copies of it, so nothing else reads
+    the file. The volume goes first: a host that fails leaves the image listed,
+    to be removed again."""
     name, domain = image.name, image.storage_domain
+    if image.path:
+        _volume_delete(domain, image.path)
     with transaction.atomic():
         image.delete()
         event_record(code="image.removed", user=user, target=domain,
                      message=f"Image {name} was removed from storage domain {domain.name} by {user}.")
-    path.unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from hypervisor import Conflict, HostUnreachable, InvalidSpec, InvalidXML, NotFound, get_connection
+from hypervisor import Conflict, HostUnreachable, InvalidSpec, InvalidXML, NotFound, NotSupported, get_connection
 from hypervisor.storage import (
     PoolInfo,
     PoolSpec,
@@ -28,6 +28,7 @@ from hypervisor.storage import (
     parse_pool_xml,
     pool_info,
     remove_pool,
+    upload_volume,
     volume_by_path,
 )
 
@@ -464,3 +465,29 @@ class TestDeleteVolume:
     def test_it_reports_a_missing_volume_by_path_as_not_found(self, small_host, pool):
         with pytest.raises(NotFound):
             volume_by_path(small_host, f"{DATA}/nothing.qcow2")
+
+
+class TestUploadVolume:
+    """The test driver has no volume upload: what is checked before, and the
+    clean-up after, are tested here; the bytes reaching a host in
+    test_storage_real.py."""
+
+    def test_the_test_driver_cannot_upload_and_no_volume_stays(self, small_host, pool, tmp_path):
+        source = tmp_path / "disk.img"
+        source.write_bytes(b"\0" * 4096)
+
+        with pytest.raises(NotSupported):
+            upload_volume(small_host, pool, "disk.img", source_file=str(source), capacity_bytes=4096, format="raw")
+
+        assert list_volumes(small_host, pool) == []
+
+    @pytest.mark.parametrize("name, fmt, size, words", [
+        ("../escape.img", "raw", 512, "contains '/'"),
+        ("disk.dmg", "dmg", 512, "Image format must be one of"),
+        ("disk.img", "raw", 0, "positive whole number"),
+    ])
+    def test_it_refuses_bad_arguments_before_creating_anything(self, small_host, pool, tmp_path, name, fmt, size,
+                                                               words):
+        with pytest.raises(InvalidSpec, match=words):
+            upload_volume(small_host, pool, name, source_file=str(tmp_path / "x"), capacity_bytes=size, format=fmt)
+        assert list_volumes(small_host, pool) == []

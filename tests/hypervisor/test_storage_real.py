@@ -20,6 +20,7 @@ from hypervisor import (
     DomainNotFound,
     DomainSpec,
     GraphicsSpec,
+    InvalidSpec,
     SerialSpec,
     define_domain,
     destroy_domain,
@@ -40,6 +41,7 @@ from hypervisor.storage import (
     overlay_volume,
     pool_info,
     remove_pool,
+    upload_volume,
     volume_by_path,
 )
 from tests.plugins.real import wait_for_text
@@ -321,3 +323,36 @@ def test_it_finds_a_volume_by_path_after_an_upload(libvirtd, volume_pool, upload
 
     assert (info.name, info.format) == ("upload.qcow2", "qcow2")
     assert info.capacity_bytes == image_info(uploaded_image).virtual_size_bytes
+
+
+def test_it_uploads_a_file_into_a_volume_byte_for_byte_with_progress(libvirtd, volume_pool, tmp_path,
+                                                                       record_property):
+    """About 100 MiB of incompressible data, streamed through the daemon; the
+    throughput is recorded (``-rP`` prints it)."""
+    pool, directory = volume_pool
+    source = tmp_path / "random.img"
+    source.write_bytes(os.urandom(100 * MIB + 4096))  # not a whole number of chunks
+    seen: list[tuple[int, int]] = []
+
+    started = time.monotonic()
+    info = upload_volume(libvirtd, pool, "random.img", source_file=str(source), capacity_bytes=100 * MIB + 4096,
+                         format="raw", progress=lambda sent, total: seen.append((sent, total)))
+    took = time.monotonic() - started
+
+    assert (info.name, info.capacity_bytes) == ("random.img", 100 * MIB + 4096)
+    assert (directory / "random.img").read_bytes() == source.read_bytes()
+    assert seen[-1] == (100 * MIB + 4096, 100 * MIB + 4096) and len(seen) > 100
+    assert [sent for sent, _ in seen] == sorted(sent for sent, _ in seen)
+    record_property("upload_mib_per_s", round(100 / took, 1))
+    print(f"upload_volume: 100 MiB in {took:.2f} s = {100 / took:.0f} MiB/s")
+
+
+def test_a_failed_upload_leaves_no_volume(libvirtd, volume_pool, tmp_path):
+    pool, _directory = volume_pool
+    source = tmp_path / "short.img"
+    source.write_bytes(b"\1" * 4096)
+
+    with pytest.raises(InvalidSpec, match="has 4096 bytes, not the 8192 announced"):
+        upload_volume(libvirtd, pool, "short.img", source_file=str(source), capacity_bytes=8192, format="raw")
+
+    assert list_volumes(libvirtd, pool) == []

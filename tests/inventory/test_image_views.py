@@ -66,16 +66,38 @@ def test_the_storage_domain_page_lists_its_images_and_links_to_upload(logged_in,
     assert f'{reverse("inventory:image-upload")}?storage_domain={iso_domain.pk}' in page
 
 
-def test_a_plain_post_uploads_through_the_service(logged_in, data_domain, tmp_path):
+@pytest.mark.real
+def test_a_plain_post_uploads_through_the_service(logged_in, spm_domain, tmp_path):
     disk = qemu_img_create(tmp_path / "x.qcow2", "64M", "-f", "qcow2")
     with open(disk, "rb") as handle:
-        response = logged_in.post(f"{reverse('inventory:image-upload')}?storage_domain={data_domain.pk}", {
-            "storage_domain": data_domain.pk, "name": "base", "content": "disk", "file": handle})
+        response = logged_in.post(f"{reverse('inventory:image-upload')}?storage_domain={spm_domain.pk}", {
+            "storage_domain": spm_domain.pk, "name": "base", "content": "disk", "file": handle})
     assert response.status_code == 302
-    assert response.url == reverse("inventory:storagedomain-detail", args=[data_domain.pk])
+    assert response.url == reverse("inventory:storagedomain-detail", args=[spm_domain.pk])
     image = Image.objects.get(name="base")
     assert (image.format, image.virtual_size_bytes) == ("qcow2", 64 * MIB)
-    assert Path(image.path).parent == Path(data_domain.path) / "images"
+    assert Path(image.path).parent == Path(spm_domain.path) / "images"
+
+
+def test_a_plain_post_without_an_spm_says_why(logged_in, data_domain, tmp_path):
+    disk = qemu_img_create(tmp_path / "x.qcow2", "64M", "-f", "qcow2")
+    with open(disk, "rb") as handle:
+        response = logged_in.post(reverse("inventory:image-upload"), {
+            "storage_domain": data_domain.pk, "name": "base", "content": "disk", "file": handle})
+    assert response.status_code == 200
+    assert "has no SPM host up" in response.content.decode() and not Image.objects.exists()
+
+
+def test_a_plain_post_past_the_size_limit_says_why(logged_in, data_domain, tmp_path, settings):
+    settings.IMAGE_UPLOAD_MAX_BYTES = MIB
+    disk = qemu_img_create(tmp_path / "x.qcow2", "64M", "-f", "qcow2", "-o", "preallocation=full")
+    url = f"{reverse('inventory:image-upload')}?storage_domain={data_domain.pk}"
+    with open(disk, "rb") as handle:
+        response = logged_in.post(url, {"storage_domain": data_domain.pk, "name": "big", "content": "disk",
+                                        "file": handle}, follow=True)
+    assert response.redirect_chain == [(url, 302)]
+    assert "larger than the 1.0\xa0MB an upload may have" in response.content.decode()
+    assert not Image.objects.exists()
 
 
 def test_a_plain_post_of_a_text_file_says_why_and_leaves_nothing(logged_in, data_domain, tmp_path):
@@ -100,3 +122,28 @@ def test_a_plain_post_checks_the_csrf_token(client, admin, data_domain, tmp_path
         response = strict.post(reverse("inventory:image-upload"), {
             "storage_domain": data_domain.pk, "name": "n", "content": "disk", "file": handle})
     assert response.status_code == 403 and not Image.objects.exists()
+
+
+def test_the_image_page_asks_before_removing_and_says_why_it_cannot(logged_in, data_domain):
+    image = make_image(data_domain, "kept", path=f"{data_domain.path}/images/kept.qcow2")
+    url = reverse("inventory:image-remove", args=[image.pk])
+    assert "This cannot be undone" in logged_in.get(url).content.decode()
+    assert Image.objects.filter(pk=image.pk).exists(), "a GET changes nothing"
+
+    page = logged_in.post(url, follow=True).content.decode()
+
+    assert "has no SPM host up" in page and Image.objects.filter(pk=image.pk).exists()
+
+
+@pytest.mark.real
+def test_the_image_page_removes_the_volume_through_the_spm(logged_in, spm_domain, tmp_path):
+    with open(qemu_img_create(tmp_path / "x.qcow2", "16M", "-f", "qcow2"), "rb") as handle:
+        logged_in.post(reverse("inventory:image-upload"), {
+            "storage_domain": spm_domain.pk, "name": "gone", "content": "disk", "file": handle})
+    image = Image.objects.get(name="gone")
+    assert Path(image.path).is_file()
+
+    page = logged_in.post(reverse("inventory:image-remove", args=[image.pk]), follow=True).content.decode()
+
+    assert "Image gone was removed." in page
+    assert not Path(image.path).exists() and not Image.objects.exists()

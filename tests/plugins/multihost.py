@@ -13,6 +13,7 @@ the root namespace and in every host.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import uuid
@@ -73,7 +74,18 @@ TesthostFactory = Callable[[str], NamespacedHost]
 
 # Per process, not per fixture instance: should this module be loaded twice (as a
 # plugin and through a conftest import), both instances still agree on the indices.
+# Another session on the machine may have hosts up too: indices skip theirs.
 _hosts: dict[str, NamespacedHost] = {}
+
+
+def _free_index() -> int:
+    """The lowest index that neither a host of this session nor one of another
+    session on this machine (its 10.231.INDEX.1 on a pt-* interface) uses."""
+    addresses = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True,
+                               check=True).stdout
+    taken = {host.index for host in _hosts.values()}
+    taken |= {int(index) for index in re.findall(r"\b10\.231\.(\d+)\.1/30\b", addresses)}
+    return next(index for index in range(1, 255) if index not in taken)
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +94,9 @@ def testhost() -> Iterator[TesthostFactory]:
 
     def get(name: str) -> NamespacedHost:
         # Registered before `up`, so that a half-built host is torn down too.
-        host = _hosts.setdefault(name, NamespacedHost(name, index=len(_hosts) + 1))
+        if name not in _hosts:
+            _hosts[name] = NamespacedHost(name, index=_free_index())
+        host = _hosts[name]
         # Every call: ~0.1 s when the host answers already, and it restarts a daemon
         # that an earlier test left stopped.
         run_script("testhost", "up", name, str(host.index), timeout=120)

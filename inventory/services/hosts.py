@@ -21,6 +21,19 @@ from inventory.services.spm import spm_review
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_SECONDS = 5.0
+
+
+def host_call(host: Host, operation, *args, **kwargs):
+    """Run a ``hypervisor`` operation on a host, naming the host in any error.
+
+    The connection is checked with a timeout first: opening one to a host that
+    drops packets can block for minutes inside libvirt."""
+    try:
+        hypervisor.check_connection(host.uri, timeout=CONNECT_TIMEOUT_SECONDS)
+        return operation(host.uri, *args, **kwargs)
+    except hypervisor.HypervisorError as error:
+        message = f"Host {host.name}: {error.message}"
+        raise type(error)(message, uri=error.uri, transient=error.transient) from error
 # A host in these states is managed by an admin action, not by the monitor.
 STATES_THE_MONITOR_LEAVES_ALONE = (
     HostStatus.MAINTENANCE,

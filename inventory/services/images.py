@@ -32,7 +32,9 @@ from core.events import event_record
 from hypervisor.qemu_img import InvalidImage, image_inspect
 from inventory.choices import ImageContent, ImageStatus, StorageDomainStatus, StorageDomainType
 from inventory.models import Host, Image, StorageDomain
-from inventory.services.storage import _on_host, _spm_of, storage_images_pool_ensure
+from inventory.services.hosts import host_call
+from inventory.services.spm import spm_required
+from inventory.services.storage import storage_images_pool_ensure
 from inventory.uploads import discard
 
 IMAGES_DIR = "images"
@@ -67,9 +69,9 @@ def _through_spm(domain: StorageDomain, operation):
     """``operation(uri, pool)`` on the images pool of ``domain`` on its data
     center's SPM host (the pool made sure of first): Conflict when there is no
     SPM up, 503 naming the host when it fails."""
-    spm: Host = _spm_of(domain.data_center)
+    spm: Host = spm_required(data_center=domain.data_center)
     try:
-        return _on_host(spm, lambda uri: operation(uri, storage_images_pool_ensure(domain=domain, host=spm)))
+        return host_call(spm, lambda uri: operation(uri, storage_images_pool_ensure(domain=domain, host=spm)))
     except hypervisor.HypervisorError as error:
         raise HypervisorUnavailable(error.message) from error
 

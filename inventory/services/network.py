@@ -51,7 +51,7 @@ from inventory.services.attachment import (
     attachment_locked,
     attachment_unlock_after_failure,
 )
-from inventory.services.hosts import CONNECT_TIMEOUT_SECONDS, host_set_status
+from inventory.services.hosts import host_call, host_set_status
 
 NETWORK_PREFIX = "pt-net-"
 # The Open vSwitch bridge a VLAN network is put on when no bridge is given.
@@ -256,7 +256,7 @@ def network_attach_run(run: JobRun) -> None:
     for host in _up_hosts_of(network.data_center):
         try:
             with run.step(_create_step(host)):
-                _on_host(host, ensure_bridge_network, spec)
+                host_call(host, ensure_bridge_network, spec)
             done.append(host.name)
         except hypervisor.HypervisorError as error:
             failures.append(error.message)
@@ -319,7 +319,7 @@ def network_detach_run(run: JobRun, was: str = NetworkStatus.ACTIVE) -> None:
     for host in _all_hosts_of(network.data_center):
         try:
             with run.step(_remove_step(host)):
-                _on_host(host, remove_network, name)
+                host_call(host, remove_network, name)
             done.append(host.name)
         except hypervisor.HypervisorError as error:
             failed.append(f"{host.name}: {error.message}")
@@ -352,7 +352,7 @@ def network_check_host(*, host: Host) -> list[str]:
     wanted = list(Network.objects.filter(data_center=host.cluster.data_center_id, status=NetworkStatus.ACTIVE))
     if not wanted:
         return []
-    found = {info.name: info for info in _on_host(host, list_networks)}
+    found = {info.name: info for info in host_call(host, list_networks)}
     problems = []
     for network in wanted:
         info = found.get(network_libvirt_name(network))
@@ -368,7 +368,7 @@ def network_check_host(*, host: Host) -> list[str]:
             problems.append((network.name, f"not running on host {host.name}"))
         elif network.vlan is not None:
             try:
-                _on_host(host, check_openvswitch_bridge, network.bridge, mtu=network.mtu)
+                host_call(host, check_openvswitch_bridge, network.bridge, mtu=network.mtu)
             except hypervisor.Conflict as error:
                 problems.append((network.name, error.message))
             except hypervisor.NotSupported:
@@ -429,13 +429,3 @@ NETWORKS = Attachable(
     model=Network, noun="Network", set_status=lambda network, **change: network_set_status(network=network, **change)
 )
 
-
-def _on_host(host: Host, operation, *args, **kwargs):
-    """Run a hypervisor.network operation on a host, naming the host in any error
-    (the connection is checked with a timeout first, as for storage)."""
-    try:
-        hypervisor.check_connection(host.uri, timeout=CONNECT_TIMEOUT_SECONDS)
-        return operation(host.uri, *args, **kwargs)
-    except hypervisor.HypervisorError as error:
-        message = f"Host {host.name}: {error.message}"
-        raise type(error)(message, uri=error.uri, transient=error.transient) from error

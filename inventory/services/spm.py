@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import F
 
+from core.errors import Conflict
 from core.events import event_record
 from core.models import Severity
 from inventory.choices import HostStatus
@@ -40,3 +41,15 @@ def spm_review(*, data_center: DataCenter) -> Host | None:
             message=f"Host {candidate.name} is now the SPM of data center {data_center.name}.",
         )
     return candidate
+
+
+def spm_required(*, data_center: DataCenter) -> Host:
+    """The data center's SPM host, through which its storage is managed, or
+    Conflict saying there is none up."""
+    spm = spm_review(data_center=data_center)
+    if spm is None:
+        raise Conflict(
+            f"Data center {data_center.name} has no SPM host up; storage domains are managed through it. "
+            "Bring a host of the data center up first."
+        )
+    return spm

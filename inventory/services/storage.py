@@ -36,8 +36,8 @@ from inventory.services.attachment import (
     attachment_locked,
     attachment_unlock_after_failure,
 )
-from inventory.services.hosts import CONNECT_TIMEOUT_SECONDS
-from inventory.services.spm import spm_review
+from inventory.services.hosts import host_call
+from inventory.services.spm import spm_required
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def storage_domain_attach(*, domain: StorageDomain, user) -> Job:
     """Lock the domain and start the job that creates its pool on every up host
     of its data center and reads its figures through the SPM."""
     storage_pool_spec(domain)  # refuse a domain that cannot be a pool before locking it
-    spm = _spm_of(domain.data_center)
+    spm = spm_required(data_center=domain.data_center)
     hosts = _hosts_of(domain.data_center, spm)
     with transaction.atomic():
         attachment_lock(STORAGE_DOMAINS, domain, allowed=ATTACHABLE_STATES, user=user,
@@ -130,11 +130,11 @@ def storage_domain_attach(*, domain: StorageDomain, user) -> Job:
 def storage_domain_attach_run(run: JobRun) -> None:
     domain = attachment_locked(STORAGE_DOMAINS, run)
     spec = storage_pool_spec(domain)
-    spm = _spm_of(domain.data_center)
+    spm = spm_required(data_center=domain.data_center)
     for host in _hosts_of(domain.data_center, spm):
         try:
             with run.step(_create_step(host)):
-                _on_host(host, ensure_dir_pool, spec)
+                host_call(host, ensure_dir_pool, spec)
         except hypervisor.HypervisorError as error:
             if host.pk == spm.pk:
                 raise  # without the SPM there is no storage domain
@@ -159,7 +159,7 @@ def storage_domain_attach_failed(run: JobRun, message: str) -> None:
 def storage_domain_detach(*, domain: StorageDomain, user) -> Job:
     """Lock the domain and start the job that removes its pool from every up host
     (the files stay) and leaves it unattached."""
-    spm = _spm_of(domain.data_center)
+    spm = spm_required(data_center=domain.data_center)
     hosts = _hosts_of(domain.data_center, spm)
     with transaction.atomic():
         attachment_lock(STORAGE_DOMAINS, domain, allowed=DETACHABLE_STATES, user=user,
@@ -176,13 +176,13 @@ def storage_domain_detach(*, domain: StorageDomain, user) -> Job:
 
 def storage_domain_detach_run(run: JobRun) -> None:
     domain = attachment_locked(STORAGE_DOMAINS, run)
-    spm = _spm_of(domain.data_center)
+    spm = spm_required(data_center=domain.data_center)
     name = storage_pool_name(domain)
     for host in _hosts_of(domain.data_center, spm):
         try:
             with run.step(_remove_step(host)):
-                _on_host(host, remove_pool, f"{name}-images")
-                _on_host(host, remove_pool, name)
+                host_call(host, remove_pool, f"{name}-images")
+                host_call(host, remove_pool, name)
         except hypervisor.HypervisorError as error:
             if host.pk == spm.pk:
                 raise
@@ -207,7 +207,7 @@ def storage_domain_detach_failed(run: JobRun, message: str) -> None:
 def storage_domain_refresh(*, domain: StorageDomain) -> PoolInfo:
     """Re-read an active domain's figures through its data center's SPM.
     Raises (Conflict, HypervisorError) when they cannot be read."""
-    spm = _spm_of(domain.data_center)
+    spm = spm_required(data_center=domain.data_center)
     info = _spm_pool_info(domain, spm)
     fields = _figure_fields(info)
     # Only an active domain: one locked by a job meanwhile is that job's business.
@@ -243,7 +243,7 @@ def storage_domains_connect_host(*, host: Host) -> int:
     )
     for domain in domains:
         try:
-            _on_host(host, ensure_dir_pool, storage_pool_spec(domain))
+            host_call(host, ensure_dir_pool, storage_pool_spec(domain))
             connected += 1
         except (hypervisor.HypervisorError, PortalError) as error:
             message = error.detail if isinstance(error, PortalError) else error.message
@@ -262,15 +262,6 @@ def _remove_step(host: Host) -> str:
     return f"Remove storage pool from {host.name}"
 
 
-def _spm_of(data_center: DataCenter) -> Host:
-    spm = spm_review(data_center=data_center)
-    if spm is None:
-        raise Conflict(
-            f"Data center {data_center.name} has no SPM host up; storage domains are managed through it. "
-            "Bring a host of the data center up first."
-        )
-    return spm
-
 
 def _hosts_of(data_center: DataCenter, spm: Host) -> list[Host]:
     """Every up host of the data center, the SPM first."""
@@ -284,21 +275,9 @@ STORAGE_DOMAINS = Attachable(
 )
 
 
-def _on_host(host: Host, operation, *args):
-    """Run a hypervisor.storage operation on a host, naming the host in any error.
-
-    The connection is checked with a timeout first: opening one to a host that
-    drops packets can block for minutes inside libvirt."""
-    try:
-        hypervisor.check_connection(host.uri, timeout=CONNECT_TIMEOUT_SECONDS)
-        return operation(host.uri, *args)
-    except hypervisor.HypervisorError as error:
-        message = f"Host {host.name}: {error.message}"
-        raise type(error)(message, uri=error.uri, transient=error.transient) from error
-
 
 def _spm_pool_info(domain: StorageDomain, spm: Host) -> PoolInfo:
-    info = _on_host(spm, pool_info, storage_pool_name(domain))
+    info = host_call(spm, pool_info, storage_pool_name(domain))
     if info.state != "running":
         raise Conflict(
             f"The storage pool of {domain.name} on SPM host {spm.name} is {info.state}, not running."

@@ -118,3 +118,12 @@ class DiskStatus(ChoiceSet):
 # The API schema names these shared choice sets once.
 DISK_INTERFACE_CHOICES = DiskInterface.choices()
 NIC_MODEL_CHOICES = NicModel.choices()
+
+
+class SnapshotStatus(ChoiceSet):
+    """A VM snapshot's state, as oVirt's: locked while a job works on it."""
+
+    LOCKED = "locked"
+    OK = "ok"
+    ILLEGAL = "illegal"
+    CHOICES = [(LOCKED, "Locked", "purple"), (OK, "OK", "green"), (ILLEGAL, "Illegal", "red")]

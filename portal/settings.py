@@ -160,6 +160,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1/",
     "ENUM_NAME_OVERRIDES": {
         "AttachmentStatusEnum": "inventory.choices.ATTACHMENT_STATUS_CHOICES",
+        "DiskImageStatusEnum": "vms.choices.DISK_IMAGE_STATUS_CHOICES",
         "DiskInterfaceEnum": "vms.choices.DISK_INTERFACE_CHOICES",
         "NicModelEnum": "vms.choices.NIC_MODEL_CHOICES",
     },

@@ -174,12 +174,20 @@ def snapshot_restore(*, snapshot: VmSnapshot, user) -> Job:
     one with memory, down for one of the disks only. A down VM is not started
     by restoring a snapshot with memory: start it first (so it is placed)."""
     vm = snapshot.vm
-    if snapshot.has_memory and vm.status == VmStatus.DOWN:
-        raise Conflict(f"Snapshot {snapshot.name} holds a running guest and VM {vm.name} is down: start the VM "
-                       "first (so that it is placed on a host with room), then restore.")
+    refusal = snapshot_restore_refusal(snapshot)
+    if refusal:
+        raise Conflict(refusal)
     _require_host(vm, "restore a snapshot")
     return _locked_job(snapshot, user, allowed=RESTORABLE, verb="restored", kind="vm.snapshot_restore",
                        title=f"Restore VM {vm.name} to snapshot {snapshot.name}", step="Restore the snapshot")
+
+
+def snapshot_restore_refusal(snapshot: VmSnapshot) -> str:
+    """Why the snapshot cannot be restored onto its VM as it is now ("" when it can)."""
+    if snapshot.has_memory and snapshot.vm.status == VmStatus.DOWN:
+        return (f"Snapshot {snapshot.name} holds a running guest and VM {snapshot.vm.name} is down: start the VM "
+                "first (so that it is placed on a host with room), then restore.")
+    return ""
 
 
 def snapshot_restore_run(run: JobRun, snapshot_id: int, _before: str) -> None:

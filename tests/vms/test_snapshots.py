@@ -95,7 +95,8 @@ def test_a_snapshot_that_would_not_fit_is_refused_before_anything_is_written(vm,
     domain = world["domain"]
     domain.available_bytes = 400 * 1024**2  # less than 512 MiB of memory + the margin
     domain.save()
-    with pytest.raises(Conflict, match=r"Storage domain data1 has 400 MiB free; .* needs 768 MiB there \(the VM's 512 MiB of memory"):
+    needs = r"Storage domain data1 has 400 MiB free; .* needs 768 MiB there \(the VM's 512 MiB of memory"
+    with pytest.raises(Conflict, match=needs):
         snapshot_create(vm=vm, user=admin)
     assert not VmSnapshot.objects.exists() and Vm.objects.get().status == VmStatus.UP
     assert libvirt_snapshots(vm) == {}

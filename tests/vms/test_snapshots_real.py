@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import select
+import subprocess
 import threading
 import time
 import tty
@@ -96,7 +97,7 @@ def seconds(job: Job) -> float:
     return (job.ended_at - job.started_at).total_seconds()
 
 
-def test_a_snapshot_with_memory_brings_back_what_was_only_in_the_guests_ram(api, world):
+def test_memory_snapshot_restores_what_lived_only_in_ram_and_a_down_one_keeps_disks(api, world):
     vm = create_vm(api, world, f"snap-{os.getpid()}")
     wait_for_text(serial_log(vm), "GUEST HEARTBEAT", timeout=90)
     console = open_console(world, vm)
@@ -137,3 +138,17 @@ def test_a_snapshot_with_memory_brings_back_what_was_only_in_the_guests_ram(api,
         assert not VmSnapshot.objects.exists()
     finally:
         console.close()
+
+    # Down: libvirt 9.0 snapshots a shut-off qcow2 domain inside its disk (qemu-img snapshot -c), no memory.
+    succeeded(api.post(f"/api/v1/vms/{vm.pk}/poweroff/"))
+    succeeded(api.post(f"/api/v1/vms/{vm.pk}/snapshots/", {}, format="json"))
+    snapshot = VmSnapshot.objects.get()
+    info = virsh(world["uri"], "snapshot-info", str(vm.uuid), snapshot.name)
+    assert re.search(r"State:\s+shutoff", info) and re.search(r"Location:\s+internal", info), info
+    assert not snapshot.has_memory
+    tags = subprocess.run(["qemu-img", "snapshot", "-l", vm.disks.get().path], capture_output=True, text=True,
+                          check=True).stdout
+    assert snapshot.name in tags
+    succeeded(api.post(f"/api/v1/vms/{vm.pk}/snapshots/{snapshot.pk}/restore/"))
+    assert Vm.objects.get(pk=vm.pk).status == VmStatus.DOWN
+    assert virsh(world["uri"], "domstate", str(vm.uuid)).strip() == "shut off"

@@ -138,11 +138,11 @@ def _require_space(vm: Vm, include_memory: bool) -> None:
     storage domain holding one of its disks keeps the margin."""
     needed: dict[int, int] = {}
     domains = {}
-    for disk in vm.disks.select_related("storage_domain").order_by("index"):
+    for position, disk in enumerate(vm.disks.select_related("storage_domain").order_by("index")):
         if disk.format != DiskFormat.QCOW2:
             raise Conflict(f"Disk {disk.index + 1} of VM {vm.name} is {DiskFormat.label(disk.format)}: "
                            "snapshots are kept inside qcow2 disks only.")
-        memory = vm.memory_mb * MIB if include_memory and not needed else 0
+        memory = vm.memory_mb * MIB if include_memory and position == 0 else 0
         domains[disk.storage_domain_id] = disk.storage_domain
         needed[disk.storage_domain_id] = needed.get(disk.storage_domain_id, SPACE_MARGIN_BYTES) + memory
     if not needed:

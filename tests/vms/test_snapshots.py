@@ -10,6 +10,7 @@ from tests.support.jobs import run_job as run
 from tests.vms.test_lifecycle import request, world  # noqa: F401 (the world fixture)
 from vms.choices import SnapshotStatus, VmStatus
 from vms.models import Vm, VmSnapshot
+from vms.selectors import vms_commitment
 from vms.services import lifecycle
 from vms.services.snapshots import snapshot_create, snapshot_delete, snapshot_restore, snapshot_tree
 
@@ -135,3 +136,18 @@ def test_a_snapshot_half_made_is_marked_illegal_and_can_be_deleted(vm, admin):
     assert Event.objects.filter(code="vm.snapshot_illegal").exists()
     assert run(snapshot_delete(snapshot=VmSnapshot.objects.get(), user=admin)).status == "succeeded"
     assert not VmSnapshot.objects.exists() and libvirt_snapshots(vm) == {}
+
+
+def test_a_running_vm_locked_by_its_snapshot_still_counts_on_its_host(vm, world, admin):
+    host = vm.host_id
+    before = vms_commitment("host_id", [host])[host]
+    snapshot_create(vm=vm, user=admin)
+    assert Vm.objects.get().status == VmStatus.IMAGE_LOCKED
+    assert vms_commitment("host_id", [host])[host] == before
+
+
+def test_a_raw_disk_is_refused_before_anything_is_written(vm, admin):
+    vm.disks.update(format="raw")
+    with pytest.raises(Conflict, match="Disk 1 of VM web1 is raw: snapshots are kept inside qcow2 disks only"):
+        snapshot_create(vm=vm, user=admin)
+    assert not VmSnapshot.objects.exists() and Vm.objects.get().status == VmStatus.UP

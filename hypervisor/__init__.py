@@ -26,6 +26,7 @@ from hypervisor.domains import (
     undefine_domain,
 )
 from hypervisor.screenshot import domain_screenshot_png
+from hypervisor.snapshots import SnapshotInfo, create_snapshot, delete_snapshot, list_snapshots, revert_snapshot
 from hypervisor.errors import (
     Conflict,
     DomainNotFound,
@@ -84,6 +85,7 @@ from hypervisor.storage import (
 )
 
 __all__ = [
+    "SnapshotInfo", "create_snapshot", "delete_snapshot", "list_snapshots", "revert_snapshot",
     "usable_cpu_models",
     "ImageInfo", "InvalidImage", "QemuImgError", "image_info", "image_inspect",
     "BridgeNetworkSpec", "NetworkInfo", "build_network_xml", "ensure_bridge_network", "list_networks",

@@ -129,6 +129,8 @@ HOST_CHECK_INTERVAL_SECONDS = config.read_seconds("HOST_CHECK_INTERVAL_SECONDS",
 STORAGE_REFRESH_INTERVAL_SECONDS = config.read_seconds("STORAGE_REFRESH_INTERVAL_SECONDS", 60)
 # Catches VM state changes whose libvirt event was missed (the watcher delivers the rest at once).
 VM_RECONCILE_INTERVAL_SECONDS = config.read_seconds("VM_RECONCILE_INTERVAL_SECONDS", 30)
+# A VM's snapshot chain deeper than this is shown with a warning (each level slows its qcow2 disks).
+SNAPSHOT_CHAIN_WARNING_DEPTH = 8
 # /healthz names hosts, their URIs and libvirt's errors to anonymous callers too (else to system admins only).
 HEALTHZ_DETAILS = config.read_bool("HEALTHZ_DETAILS", default=False)
 # The largest image or ISO an upload may bring (held in FILE_UPLOAD_TEMP_DIR while it is checked and sent to the host).
@@ -160,6 +162,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1/",
     "ENUM_NAME_OVERRIDES": {
         "AttachmentStatusEnum": "inventory.choices.ATTACHMENT_STATUS_CHOICES",
+        "DiskImageStatusEnum": "vms.choices.DISK_IMAGE_STATUS_CHOICES",
         "DiskInterfaceEnum": "vms.choices.DISK_INTERFACE_CHOICES",
         "NicModelEnum": "vms.choices.NIC_MODEL_CHOICES",
     },

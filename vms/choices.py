@@ -118,3 +118,9 @@ class DiskStatus(ChoiceSet):
 # The API schema names these shared choice sets once.
 DISK_INTERFACE_CHOICES = DiskInterface.choices()
 NIC_MODEL_CHOICES = NicModel.choices()
+DISK_IMAGE_STATUS_CHOICES = DiskStatus.choices()  # disks and snapshots
+
+
+# A snapshot's status is oVirt's image status, as a disk's: locked while a job
+# works on it, ok, or illegal when a failed job may have left it half made.
+SnapshotStatus = DiskStatus

@@ -32,16 +32,23 @@ def instance_types() -> QuerySet[InstanceType]:
     return InstanceType.objects.all()
 
 
+# The jobs that hold a VM image_locked while it may keep running (vms/tasks.py;
+# vms/services/snapshots.py): their second argument is the status it had.
+HOLDING_RUNNING_JOBS = ("vm.snapshot_create", "vm.snapshot_restore", "vm.snapshot_delete")
+
+
 def vms_committing() -> Q:
-    """The VMs that hold memory and vCPUs on their host: those running, and one
+    """The VMs that hold memory and vCPUs on their host: those running, one
     whose creation job will start it, from its creation on (it was placed
-    with the others and must count before its disks are made)."""
-    starting = Job.objects.filter(
-        kind="vm.create", status__in=JobStatus.ACTIVE, target_type=ContentType.objects.get_for_model(Vm),
-        target_id=Cast(OuterRef("pk"), CharField()),
-        args__0=True,  # vm.create's first argument: start it once created (vms/tasks.py)
-    )
-    return Q(status__in=VmStatus.RUNNING) | Q(Exists(starting), status=VmStatus.IMAGE_LOCKED)
+    with the others and must count before its disks are made), and a running
+    one locked by a snapshot job."""
+    def active_jobs(**conditions):
+        return Job.objects.filter(status__in=JobStatus.ACTIVE, target_type=ContentType.objects.get_for_model(Vm),
+                                  target_id=Cast(OuterRef("pk"), CharField()), **conditions)
+
+    starting = active_jobs(kind="vm.create", args__0=True)  # vm.create's first argument: start it once created
+    snapshotting = active_jobs(kind__in=HOLDING_RUNNING_JOBS, args__1__in=list(VmStatus.RUNNING))
+    return Q(status__in=VmStatus.RUNNING) | Q(Exists(starting) | Exists(snapshotting), status=VmStatus.IMAGE_LOCKED)
 
 
 def vms_commitment(key: str, ids: Iterable[int], *, leaving_out_vm: int | None = None) -> dict[int, Commitment]:

@@ -4,7 +4,7 @@ Services name them ("vm.start") in job_create and never import this module."""
 from celery import shared_task
 
 from core.jobs import JobRun, job_task
-from vms.services import lifecycle, sync
+from vms.services import lifecycle, snapshots, sync
 
 
 @job_task(name="vm.create", on_failure=lifecycle.vm_create_failed)
@@ -45,6 +45,21 @@ def vm_resume_task(run: JobRun) -> None:
 @job_task(name="vm.delete", on_failure=lifecycle.vm_action_failed)
 def vm_delete_task(run: JobRun) -> None:
     lifecycle.vm_delete_run(run)
+
+
+@job_task(name="vm.snapshot_create", on_failure=snapshots.snapshot_failed)
+def vm_snapshot_create_task(run: JobRun, snapshot_id: int, before: str) -> None:
+    snapshots.snapshot_create_run(run, snapshot_id, before)
+
+
+@job_task(name="vm.snapshot_restore", on_failure=snapshots.snapshot_failed)
+def vm_snapshot_restore_task(run: JobRun, snapshot_id: int, before: str) -> None:
+    snapshots.snapshot_restore_run(run, snapshot_id, before)
+
+
+@job_task(name="vm.snapshot_delete", on_failure=snapshots.snapshot_failed)
+def vm_snapshot_delete_task(run: JobRun, snapshot_id: int, before: str) -> None:
+    snapshots.snapshot_delete_run(run, snapshot_id, before)
 
 
 @shared_task(name="vms.reconcile", ignore_result=True)

@@ -68,6 +68,7 @@ FACES = {
     "run_once": (VmStatus.DOWN, _post("vms:vm-run-once", {"boot_device": "hd"}),
                  _api("post", "run-once/", {"boot_device": "hd"})),
     "delete": (VmStatus.DOWN, _post("vms:vm-delete"), _api("delete", "")),
+    "snapshots": (VmStatus.UP, _post("vms:vm-snapshot-create"), _api("post", "snapshots/")),
     "screenshot": (VmStatus.UP, lambda c, vm: c.get(reverse("vms:vm-screenshot", args=[vm.pk])),
                    lambda c, vm: c.get(f"/api/v1/vms/{vm.pk}/screenshot.png")),
 }

@@ -97,14 +97,19 @@ def read_fernet_key(generated_file: Path) -> str:
     return key
 
 
-def read_seconds(name: str, default: int) -> int:
+def read_positive(name: str, default: int, unit: str) -> int:
+    """A positive whole number of ``unit`` (seconds, bytes, levels ...)."""
     raw = os.environ.get(name)
     if raw is None:
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise SettingError(name, f"must be a whole number of seconds, not {raw!r}")
+        raise SettingError(name, f"must be a whole number of {unit}, not {raw!r}")
     if value <= 0:
         raise SettingError(name, f"must be positive, not {value}")
     return value
+
+
+def read_seconds(name: str, default: int) -> int:
+    return read_positive(name, default, "seconds")

@@ -130,11 +130,11 @@ STORAGE_REFRESH_INTERVAL_SECONDS = config.read_seconds("STORAGE_REFRESH_INTERVAL
 # Catches VM state changes whose libvirt event was missed (the watcher delivers the rest at once).
 VM_RECONCILE_INTERVAL_SECONDS = config.read_seconds("VM_RECONCILE_INTERVAL_SECONDS", 30)
 # A VM's snapshot chain deeper than this is shown with a warning (each level slows its qcow2 disks).
-SNAPSHOT_CHAIN_WARNING_DEPTH = 8
+SNAPSHOT_CHAIN_WARNING_DEPTH = config.read_positive("SNAPSHOT_CHAIN_WARNING_DEPTH", 8, "snapshots")
 # /healthz names hosts, their URIs and libvirt's errors to anonymous callers too (else to system admins only).
 HEALTHZ_DETAILS = config.read_bool("HEALTHZ_DETAILS", default=False)
 # The largest image or ISO an upload may bring (held in FILE_UPLOAD_TEMP_DIR while it is checked and sent to the host).
-IMAGE_UPLOAD_MAX_BYTES = 64 * 1024**3
+IMAGE_UPLOAD_MAX_BYTES = config.read_positive("IMAGE_UPLOAD_MAX_BYTES", 64 * 1024**3, "bytes")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -26,6 +26,8 @@ def start_with(**environment) -> subprocess.CompletedProcess:
         ("SECRET_KEY", "short", "is shorter than 32 characters"),
         ("ALLOWED_HOSTS", " , ", "is empty"),
         ("HOST_CHECK_INTERVAL_SECONDS", "often", "must be a whole number of seconds"),
+        ("IMAGE_UPLOAD_MAX_BYTES", "1G", "must be a whole number of bytes"),
+        ("SNAPSHOT_CHAIN_WARNING_DEPTH", "0", "must be positive"),
     ],
 )
 def test_it_refuses_to_start_with_a_bad_setting_and_names_it(name, value, words):

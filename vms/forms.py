@@ -21,8 +21,9 @@ from django.utils.choices import CallableChoiceIterator
 from inventory.choices import ImageContent, ImageStatus, NetworkStatus, StorageDomainStatus, StorageDomainType
 from inventory.models import Cluster, Host, Image, Network, StorageDomain
 from vms.choices import BootDevice, ConsoleType, DiskAllocation, DiskFormat, NicModel, Optimization, OsFamily
-from vms.models import InstanceType, OperatingSystem
+from vms.models import InstanceType, OperatingSystem, Vm, VmSnapshot
 from vms.services.requests import DEVICES_MAX, MAC_INPUT_MAX, NAME_MAX
+from vms.services.snapshots import WITH_MEMORY
 
 GIB = 1024**3
 BLANK_TEMPLATE = "blank"
@@ -271,6 +272,22 @@ def run_once_arguments(answers: dict) -> dict:
     arguments: the ISO by id, no console for the VM's own."""
     iso = answers.get("iso")
     return {**answers, "iso": iso.pk if iso else None, "console": answers.get("console") or None}
+
+
+class SnapshotForm(forms.ModelForm):
+    """Take a snapshot. Whether it holds the memory is the VM's state's to say
+    (running: always; down: never), so that box only shows the answer."""
+
+    include_memory = forms.BooleanField(required=False, disabled=True, label="Include memory")
+
+    class Meta:
+        model = VmSnapshot
+        fields = ["description"]
+
+    def __init__(self, *args, vm: Vm, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["include_memory"].initial = vm.status in WITH_MEMORY
+
 
 
 def data_domains_of(cluster: Cluster) -> QuerySet[StorageDomain]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,13 +20,13 @@ from django.views.decorators.http import require_POST
 
 from core.errors import PortalError
 from vms import selectors
+from vms.forms import SnapshotForm
 from vms.models import Vm, VmSnapshot
 from vms.permissions import vm_may, vm_require
 from vms.services.snapshots import (
     DELETABLE,
     RESTORABLE,
     SNAPSHOT_FROM,
-    WITH_MEMORY,
     SnapshotNode,
     snapshot_create,
     snapshot_delete,
@@ -35,21 +34,6 @@ from vms.services.snapshots import (
     snapshot_restore_refusal,
     snapshot_tree,
 )
-
-
-class SnapshotForm(forms.ModelForm):
-    """Take a snapshot. Whether it holds the memory is the VM's state's to say
-    (running: always; down: never), so that box only shows the answer."""
-
-    include_memory = forms.BooleanField(required=False, disabled=True, label="Include memory")
-
-    class Meta:
-        model = VmSnapshot
-        fields = ["description"]
-
-    def __init__(self, *args, vm: Vm, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["include_memory"].initial = vm.status in WITH_MEMORY
 
 
 @dataclass(frozen=True)

@@ -124,3 +124,8 @@ DISK_IMAGE_STATUS_CHOICES = DiskStatus.choices()  # disks and snapshots
 # A snapshot's status is oVirt's image status, as a disk's: locked while a job
 # works on it, ok, or illegal when a failed job may have left it half made.
 SnapshotStatus = DiskStatus
+
+
+# A template's status is oVirt's, as a disk's: locked while a job copies or
+# removes its disks, ok, or illegal when a failed job could not clean up.
+TemplateStatus = DiskStatus

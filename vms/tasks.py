@@ -4,7 +4,7 @@ Services name them ("vm.start") in job_create and never import this module."""
 from celery import shared_task
 
 from core.jobs import JobRun, job_task
-from vms.services import lifecycle, snapshots, sync
+from vms.services import lifecycle, snapshots, sync, templates
 
 
 @job_task(name="vm.create", on_failure=lifecycle.vm_create_failed)
@@ -65,3 +65,13 @@ def vm_snapshot_delete_task(run: JobRun, snapshot_id: int, before: str) -> None:
 @shared_task(name="vms.reconcile", ignore_result=True)
 def vms_reconcile_task() -> None:
     sync.vms_reconcile_all()
+
+
+@job_task(name="template.create", on_failure=templates.template_create_failed)
+def template_create_task(run: JobRun, template_id: int) -> None:
+    templates.template_create_run(run, template_id)
+
+
+@job_task(name="template.delete", on_failure=templates.template_delete_failed)
+def template_delete_task(run: JobRun) -> None:
+    templates.template_delete_run(run)

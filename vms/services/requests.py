@@ -131,16 +131,25 @@ def _with_sizing(request: VmRequest) -> VmRequest:
     return replace(request, instance_type=preset, memory_guaranteed_mb=guaranteed, console=console, **sized)
 
 
+def name_problem(name: str, noun: str = "VM") -> str:
+    """What is wrong with ``name`` as the name of a VM or a template ("" when
+    nothing is); uniqueness in the data center is each one's own check."""
+    if not name or not name.strip():
+        return f"Give the {noun} a name."
+    if name != name.strip():
+        return "The name must not start or end with a space."
+    if len(name) > NAME_MAX:
+        return f"The name is {len(name)} characters long; at most {NAME_MAX} are allowed."
+    if "/" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "The name must not contain '/' or control characters."
+    return ""
+
+
 def _check_name(request: VmRequest, errors: Errors) -> None:
     name = request.name
-    if not name or not name.strip():
-        errors.add("name", "Give the VM a name.")
-    elif name != name.strip():
-        errors.add("name", "The name must not start or end with a space.")
-    elif len(name) > NAME_MAX:
-        errors.add("name", f"The name is {len(name)} characters long; at most {NAME_MAX} are allowed.")
-    elif "/" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
-        errors.add("name", "The name must not contain '/' or control characters.")
+    problem = name_problem(name)
+    if problem:
+        errors.add("name", problem)
     elif Vm.objects.filter(data_center_id=request.cluster.data_center_id, name=name).exists():
         errors.add("name", f"Data center {request.cluster.data_center.name} already has a VM named {name}.")
 

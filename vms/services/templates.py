@@ -1,0 +1,247 @@
+"""Templates made from a VM that is down, and their removal, each as a job.
+
+Making one claims the VM into image_locked and creates the template (locked),
+its disks' rows and the job in one transaction; the job copies each disk of
+the VM, through the data center's SPM host, into a standalone qcow2 volume on
+the chosen storage domain (libvirt flattens any backing chain), then marks
+the template ok and puts the VM back down. A failed job (or one whose worker
+died: core.jobs.jobs_fail_orphaned runs the same handler) removes the copies
+it made and the template's rows, or marks the template illegal when a copy
+cannot be removed, and always puts the VM back down with an event saying why.
+
+Who may do what, in this one place: a template is an inventory-like object.
+Seeing one takes "view" on it (or system-wide); making one takes "create"
+system-wide or on the VM's data center or cluster, and seeing the VM
+(vms.permissions "view"); deleting one takes "delete" on it (or system-wide).
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, QuerySet
+
+import hypervisor
+from core.errors import Conflict
+from core.events import event_record
+from core.jobs import JobRun, job_create
+from core.models import Job, Severity
+from core.permissions import has_permission, restrict
+from hypervisor import HypervisorError
+from inventory.choices import StorageDomainStatus, StorageDomainType
+from inventory.models import StorageDomain
+from inventory.services.hosts import host_call
+from inventory.services.spm import spm_required
+from inventory.services.storage import storage_pool_name
+from vms.choices import DiskFormat, TemplateStatus, VmStatus
+from vms.models import Template, TemplateDisk, Vm
+from vms.permissions import vm_may
+from vms.services.requests import name_problem
+from vms.services.status import vm_claim, vm_set_status
+
+MIB = 1024**2
+GIB = 1024**3
+# A qcow2 copy holds what the source holds plus its metadata: keep this much besides.
+SPACE_MARGIN_BYTES = 256 * MIB
+# The VM statuses from which a template may be made; the VM page shows its button by them.
+TEMPLATE_FROM = (VmStatus.DOWN,)
+DELETABLE = (TemplateStatus.OK, TemplateStatus.ILLEGAL)
+
+
+# ---- permissions and reads ----------------------------------------------------
+
+def templates_visible_to(user) -> QuerySet[Template]:
+    return restrict(Template.objects.all(), user).select_related("data_center", "os_type", "base_template")
+
+
+def template_may_create(user, vm: Vm) -> bool:
+    return vm_may(user, "view", vm) and any(
+        has_permission(user, "create", place) for place in (None, vm.data_center, vm.cluster)
+    )
+
+
+def template_may_delete(user, template: Template) -> bool:
+    return has_permission(user, "delete", template)
+
+
+# ---- create -------------------------------------------------------------------
+
+def template_create_from_vm(*, vm: Vm, user, name: str, description: str = "", storage_domain: StorageDomain,
+                            base_template: Template | None = None, version_name: str = "") -> tuple[Template, Job]:
+    """Make a template of the VM, which must be down (409 otherwise, naming
+    its status). Refused before anything is written when the name is taken
+    or malformed, or the storage domain cannot hold the copies."""
+    if vm.status not in TEMPLATE_FROM:
+        raise Conflict(f"VM {vm.name} is {VmStatus.label(vm.status).lower()}: a template is made from a VM that "
+                       "is down. Shut it down first.")
+    _check_name(vm, name, base_template)
+    disks = list(vm.disks.select_related("storage_domain").order_by("index"))
+    if not disks:
+        raise Conflict(f"VM {vm.name} has no disks to make a template of.")
+    _check_domain(vm, storage_domain, disks)
+    with transaction.atomic():
+        vm_claim(vm=vm, to=VmStatus.IMAGE_LOCKED, allowed=TEMPLATE_FROM, action="become a template", user=user)
+        template = Template.objects.create(
+            name=name, description=description, data_center=vm.data_center, os_type=vm.os_type,
+            memory_mb=vm.memory_mb, memory_guaranteed_mb=vm.memory_guaranteed_mb, cpu_sockets=vm.cpu_sockets,
+            cpu_cores=vm.cpu_cores, cpu_threads=vm.cpu_threads, optimization=vm.optimization, console=vm.console,
+            nic_models=list(vm.nics.order_by("index").values_list("model", flat=True)),
+            base_template=_base_of(base_template), version_number=_next_version(base_template),
+            version_name=version_name if base_template is not None else "", created_from_vm=vm, created_by=user,
+        )
+        for disk in disks:
+            TemplateDisk.objects.create(
+                template=template, index=disk.index, size_gb=disk.size_gb, format=DiskFormat.QCOW2,
+                interface=disk.interface, bootable=disk.bootable, storage_domain=storage_domain,
+                volume_name=f"template-{template.pk}-disk{disk.index}.qcow2",
+            )
+        steps = [f"Copy disk {disk.index + 1}" for disk in disks] + ["Register"]
+        job = job_create(title=f"Make template {name} from VM {vm.name}", task="template.create", steps=steps,
+                         target=vm, user=user, task_args=(template.pk,))
+    return template, job
+
+
+def _base_of(base_template: Template | None) -> Template | None:
+    """Versions hang from the base, never from another version."""
+    if base_template is None:
+        return None
+    return base_template.base_template or base_template
+
+
+def _next_version(base_template: Template | None) -> int:
+    base = _base_of(base_template)
+    if base is None:
+        return 1
+    highest = base.versions.aggregate(highest=Max("version_number"))["highest"]
+    return max(highest or 1, base.version_number) + 1
+
+
+def _check_name(vm: Vm, name: str, base_template: Template | None) -> None:
+    problem = name_problem(name, noun="template")
+    if not problem and Template.objects.filter(data_center_id=vm.data_center_id, name=name).exists():
+        problem = f"Data center {vm.data_center.name} already has a template named {name}."
+    if problem:
+        raise ValidationError({"name": problem})
+    if base_template is not None and base_template.data_center_id != vm.data_center_id:
+        raise ValidationError({"base_template": f"Template {base_template.name} is in another data center "
+                                                f"than VM {vm.name}."})
+
+
+def _check_domain(vm: Vm, domain: StorageDomain, disks) -> None:
+    if domain.data_center_id != vm.data_center_id:
+        problem = f"Storage domain {domain.name} is not in data center {vm.data_center.name}."
+    elif domain.domain_type != StorageDomainType.DATA:
+        problem = f"Storage domain {domain.name} is not a data domain."
+    elif domain.status != StorageDomainStatus.ACTIVE:
+        problem = (f"Storage domain {domain.name} is {StorageDomainStatus.label(domain.status).lower()}; "
+                   "attach it first.")
+    else:
+        problem = ""
+    if problem:
+        raise ValidationError({"storage_domain": problem})
+    needed = SPACE_MARGIN_BYTES + sum(_held_bytes(vm, disk) for disk in disks)
+    if domain.available_bytes is not None and domain.available_bytes < needed:
+        raise Conflict(f"Storage domain {domain.name} has {domain.available_bytes // MIB} MiB free; the copies "
+                       f"of VM {vm.name}'s disks need {needed // MIB} MiB there. Nothing was written: choose "
+                       "another storage domain or free space there first.")
+
+
+def _held_bytes(vm: Vm, disk) -> int:
+    """What the copy of ``disk`` will hold: what its file holds on the SPM
+    host now, or its whole size when the host cannot say."""
+    try:
+        return host_call(spm_required(data_center=vm.data_center), hypervisor.volume_by_path,
+                         disk.path).allocation_bytes
+    except HypervisorError:
+        return disk.size_gb * GIB
+
+
+def template_create_run(run: JobRun, template_id: int) -> None:
+    template = Template.objects.select_related("data_center").get(pk=template_id)
+    vm = Vm.objects.get(pk=run.job.target_id)
+    sources = {disk.index: disk for disk in vm.disks.all()}
+    spm = spm_required(data_center=template.data_center)
+    for disk in template.disks.select_related("storage_domain"):
+        with run.step(f"Copy disk {disk.index + 1}"):
+            if disk.status != TemplateStatus.OK:  # a redelivered job skips what it copied
+                info = host_call(spm, hypervisor.copy_volume, storage_pool_name(disk.storage_domain),
+                                 disk.volume_name, source_path=sources[disk.index].path, format=DiskFormat.QCOW2)
+                TemplateDisk.objects.filter(pk=disk.pk).update(path=info.path, status=TemplateStatus.OK)
+    with run.step("Register"):
+        Template.objects.filter(pk=template.pk).update(status=TemplateStatus.OK)
+        vm_set_status(vm=vm, status=VmStatus.DOWN, expected=VmStatus.IMAGE_LOCKED, user=run.job.user)
+    run.event(code="template.created", message=f"Template {template.name} was made from VM {vm.name}.")
+
+
+def template_create_failed(run: JobRun, message: str) -> None:
+    """Remove what the job copied and the template's rows (illegal instead
+    when a copy cannot be removed); the VM goes back down, saying why."""
+    (template_id,) = run.job.args
+    template = Template.objects.filter(pk=template_id).first()
+    outcome = "nothing of it was kept"
+    if template is not None:
+        if _remove_volumes(template):
+            template.delete()
+        else:
+            Template.objects.filter(pk=template.pk).update(status=TemplateStatus.ILLEGAL)
+            outcome = f"template {template.name} is marked illegal: delete it to clean up its copies"
+    vm = Vm.objects.filter(pk=run.job.target_id).first()
+    if vm is not None:
+        vm_set_status(vm=vm, status=VmStatus.DOWN, expected=VmStatus.IMAGE_LOCKED, user=run.job.user,
+                      reason=f"Making a template failed ({outcome}): {message}")
+
+
+def _remove_volumes(template: Template) -> bool:
+    """Delete the copies the template's disks have (or may have) on the
+    storage; whether all of them are gone."""
+    try:
+        spm = spm_required(data_center=template.data_center)
+        for disk in template.disks.select_related("storage_domain"):
+            host_call(spm, hypervisor.delete_volume, disk.path or _planned_path(disk))
+    except (HypervisorError, Conflict):
+        return False
+    return True
+
+
+def _planned_path(disk: TemplateDisk) -> str:
+    """Where copy_volume puts the volume: a half-made one has no path on its row yet."""
+    return os.path.join(disk.storage_domain.path, disk.volume_name)
+
+
+# ---- delete -------------------------------------------------------------------
+
+def template_delete(*, template: Template, user) -> Job:
+    """Remove the template's volumes through the SPM host, then its rows.
+    409 while a job works on it, or while versions hang from it."""
+    if template.versions.exists():
+        names = ", ".join(template.versions.values_list("name", flat=True))
+        raise Conflict(f"Template {template.name} has versions ({names}): delete them first.")
+    with transaction.atomic():
+        if not Template.objects.filter(pk=template.pk, status__in=DELETABLE).update(status=TemplateStatus.LOCKED):
+            template.refresh_from_db(fields=["status"])
+            raise Conflict(f"Template {template.name} is {TemplateStatus.label(template.status).lower()}; "
+                           "it cannot be deleted now.")
+        return job_create(title=f"Delete template {template.name}", task="template.delete",
+                          steps=["Remove the disks"], target=template, user=user)
+
+
+def template_delete_run(run: JobRun) -> None:
+    template = Template.objects.select_related("data_center").get(pk=run.job.target_id)
+    with run.step("Remove the disks"):
+        spm = spm_required(data_center=template.data_center)
+        for disk in template.disks.select_related("storage_domain"):
+            host_call(spm, hypervisor.delete_volume, disk.path or _planned_path(disk))
+    run.event(code="template.deleted", message=f"Template {template.name} and its disks were deleted.")
+    template.delete()
+
+
+def template_delete_failed(run: JobRun, message: str) -> None:
+    """The template keeps the disks it may still have: illegal, to be deleted again."""
+    Template.objects.filter(pk=run.job.target_id).update(status=TemplateStatus.ILLEGAL)
+    template = Template.objects.filter(pk=run.job.target_id).first()
+    if template is not None:
+        event_record(code="template.illegal", severity=Severity.WARNING, target=template, job=run.job,
+                     user=run.job.user, message=f"Template {template.name} may have lost some of its disks and "
+                                                f"is marked illegal; delete it again. {message}")

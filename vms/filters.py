@@ -4,7 +4,7 @@ the VM list page (vms/views/pages.py) and the API viewsets alike."""
 from django_filters import rest_framework as filters
 
 from core.filters import IdFilter, ListFilterSet, ListOrderingFilter
-from vms.models import VCPUS, InstanceType, OperatingSystem, Vm
+from vms.models import VCPUS, InstanceType, OperatingSystem, Template, Vm
 
 
 class VmFilterSet(ListFilterSet):
@@ -43,3 +43,17 @@ class InstanceTypeFilterSet(ListFilterSet):
     class Meta:
         model = InstanceType
         fields = []
+
+
+class TemplateFilterSet(ListFilterSet):
+    search_fields = ("name",)
+    data_center = IdFilter()
+    base_template = IdFilter()
+    os_type = filters.CharFilter()  # the catalogue's short id, as for VMs
+    ordering = ListOrderingFilter(fields={
+        "name": "name", "status": "status", "data_center__name": "data_center", "os_type__name": "os_type",
+        "version_number": "version_number", "created_at": "created_at"})
+
+    class Meta:
+        model = Template
+        fields = ["data_center", "status", "os_type", "base_template"]

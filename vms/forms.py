@@ -21,7 +21,7 @@ from django.utils.choices import CallableChoiceIterator
 from inventory.choices import ImageContent, ImageStatus, NetworkStatus, StorageDomainStatus, StorageDomainType
 from inventory.models import Cluster, Host, Image, Network, StorageDomain
 from vms.choices import BootDevice, ConsoleType, DiskAllocation, DiskFormat, NicModel, Optimization, OsFamily
-from vms.models import InstanceType, OperatingSystem, Vm, VmSnapshot
+from vms.models import InstanceType, OperatingSystem, Template, Vm, VmSnapshot
 from vms.services.requests import DEVICES_MAX, MAC_INPUT_MAX, NAME_MAX
 from vms.services.snapshots import WITH_MEMORY
 
@@ -304,3 +304,25 @@ def disk_images_of(cluster: Cluster) -> QuerySet[Image]:
 
 def vm_networks_of(cluster: Cluster) -> QuerySet[Network]:
     return Network.objects.filter(data_center_id=cluster.data_center_id, vm_network=True).order_by("name", "pk")
+
+
+class TemplateForm(forms.Form):
+    """Make a template of a VM that is down: where its disks' copies go, and
+    optionally which template it is a new version of."""
+
+    name = forms.CharField(max_length=NAME_MAX)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    storage_domain = forms.ModelChoiceField(StorageDomain.objects.all(), help_text="Where the disks' copies go.")
+    base_template = forms.ModelChoiceField(
+        Template.objects.all(), required=False,
+        help_text="Make it a new version of this template (empty: a new base template).",
+    )
+    version_name = forms.CharField(max_length=64, required=False, help_text="The version's name, for a version.")
+
+    def __init__(self, *args, vm: Vm | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if vm is not None:  # the page offers the VM's data center's choices only
+            self.fields["storage_domain"].queryset = data_domains_of(vm.cluster).filter(
+                status=StorageDomainStatus.ACTIVE)
+            self.fields["base_template"].queryset = Template.objects.filter(
+                data_center_id=vm.data_center_id, base_template=None).order_by("name")

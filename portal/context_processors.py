@@ -12,7 +12,7 @@ NAVIGATION = [
     ("Images", "inventory:image-list"),
     ("Networks", "inventory:network-list"),
     ("VMs", "vms:vm-list"),
-    ("Templates", None),
+    ("Templates", "templates:template-list"),
     ("Jobs", "core:job-list"),
     ("Events", "core:event-list"),
 ]

@@ -13,5 +13,6 @@ urlpatterns = [
     path("api/v1/", include("portal.api")),
     path("", include("core.urls")),
     path("vms/", include("vms.urls")),
+    path("templates/", include("vms.template_urls")),
     path("", include("inventory.urls")),
 ]

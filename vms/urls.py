@@ -3,7 +3,7 @@
 from django.urls import path
 
 from core.crud import ObjectCreateView, ObjectEditView, ObjectRemoveView
-from vms.views import instance_types, pages, snapshots, wizard
+from vms.views import instance_types, pages, snapshots, templates, wizard
 from vms.views.instance_types import INSTANCE_TYPES
 
 app_name = "vms"
@@ -25,5 +25,6 @@ urlpatterns = [
     path("<int:pk>/snapshots/new/", snapshots.vm_snapshot_create, name="vm-snapshot-create"),
     path("<int:pk>/snapshots/<int:snapshot_pk>/<str:action>/", snapshots.vm_snapshot_action,
          name="vm-snapshot-action"),
+    path("<int:pk>/make-template/", templates.vm_make_template, name="vm-make-template"),
     path("<int:pk>/<str:action>/", pages.vm_action, name="vm-action"),
 ]

@@ -1,0 +1,11 @@
+"""The template pages, under /templates/ (making one starts from its VM: vms/urls.py)."""
+
+from django.urls import path
+
+from vms.views import templates
+
+app_name = "templates"
+urlpatterns = [
+    path("", templates.template_list, name="template-list"),
+    path("<int:pk>/", templates.template_detail, name="template-detail"),
+]

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 import hypervisor
 from core.errors import Conflict
 from hypervisor import NotFound
-from core.models import Event
+from core.jobs import jobs_fail_orphaned
+from core.models import Event, Job, JobStatus
 from inventory.services.storage import storage_pool_name
 from tests.support.jobs import run_job as run
 from tests.vms.test_lifecycle import request, world  # noqa: F401 (the world fixture)
@@ -122,3 +123,17 @@ def test_delete_removes_its_volumes_then_the_rows_and_waits_while_it_is_locked(v
     for path in paths:
         with pytest.raises(NotFound):
             hypervisor.volume_by_path(uri, path)
+
+
+def test_a_worker_killed_mid_copy_leaves_the_vm_down_and_no_template(vm, admin, world):
+    template, job = make(vm, admin)
+    # What the dead worker had done: the first disk copied, the job running.
+    uri = world["hosts"][0].uri
+    first = template.disks.get(index=0)
+    hypervisor.copy_volume(uri, storage_pool_name(world["domain"]), first.volume_name,
+                           source_path=vm.disks.get(index=0).path, format="qcow2")
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, worker="w1@host")
+    assert jobs_fail_orphaned(worker="w1@host") == 1
+    assert not Template.objects.exists()
+    assert first.volume_name not in pool_volumes(world["domain"], uri)
+    assert Vm.objects.get().status == VmStatus.DOWN

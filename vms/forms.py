@@ -304,3 +304,17 @@ def disk_images_of(cluster: Cluster) -> QuerySet[Image]:
 
 def vm_networks_of(cluster: Cluster) -> QuerySet[Network]:
     return Network.objects.filter(data_center_id=cluster.data_center_id, vm_network=True).order_by("name", "pk")
+
+
+class EditForm(forms.Form):
+    """A VM's own settings, declared by the wizard's steps and edited here (``PATCH vms/<id>/``)."""
+
+    name = BasicsForm.base_fields["name"]
+    description = BasicsForm.base_fields["description"]
+    memory_mb = SizingForm.base_fields["memory_mb"]
+    memory_guaranteed_mb = SizingForm.base_fields["memory_guaranteed_mb"]
+    cpu_sockets = SizingForm.base_fields["cpu_sockets"]
+    cpu_cores = SizingForm.base_fields["cpu_cores"]
+    cpu_threads = SizingForm.base_fields["cpu_threads"]
+    optimization = ProfileForm.base_fields["optimization"]
+    console = FinishForm.base_fields["console"]

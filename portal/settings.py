@@ -165,6 +165,7 @@ SPECTACULAR_SETTINGS = {
         "DiskImageStatusEnum": "vms.choices.DISK_IMAGE_STATUS_CHOICES",
         "DiskInterfaceEnum": "vms.choices.DISK_INTERFACE_CHOICES",
         "NicModelEnum": "vms.choices.NIC_MODEL_CHOICES",
+        "ConsoleTypeEnum": "vms.choices.CONSOLE_TYPE_CHOICES",
     },
 }
 

@@ -118,6 +118,7 @@ class DiskStatus(ChoiceSet):
 # The API schema names these shared choice sets once.
 DISK_INTERFACE_CHOICES = DiskInterface.choices()
 NIC_MODEL_CHOICES = NicModel.choices()
+CONSOLE_TYPE_CHOICES = ConsoleType.choices()  # a VM's console: the VM, its creation and its edit
 DISK_IMAGE_STATUS_CHOICES = DiskStatus.choices()  # disks and snapshots
 
 

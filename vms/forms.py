@@ -326,3 +326,17 @@ class TemplateForm(forms.Form):
                 status=StorageDomainStatus.ACTIVE)
             self.fields["base_template"].queryset = Template.objects.filter(
                 data_center_id=vm.data_center_id, base_template=None).order_by("name")
+
+
+class EditForm(forms.Form):
+    """A VM's own settings, declared by the wizard's steps and edited here (``PATCH vms/<id>/``)."""
+
+    name = BasicsForm.base_fields["name"]
+    description = BasicsForm.base_fields["description"]
+    memory_mb = SizingForm.base_fields["memory_mb"]
+    memory_guaranteed_mb = SizingForm.base_fields["memory_guaranteed_mb"]
+    cpu_sockets = SizingForm.base_fields["cpu_sockets"]
+    cpu_cores = SizingForm.base_fields["cpu_cores"]
+    cpu_threads = SizingForm.base_fields["cpu_threads"]
+    optimization = ProfileForm.base_fields["optimization"]
+    console = FinishForm.base_fields["console"]

@@ -30,6 +30,7 @@ VM_ACTIONS = {action.name: action for action in (
     VmAction("suspend", ("operate",), "suspend VM {vm}"),
     VmAction("resume", ("operate",), "resume VM {vm}"),
     VmAction("run_once", ("operate",), "run VM {vm} once"),
+    VmAction("edit", ("change",), "edit VM {vm}"),
     VmAction("delete", ("delete",), "delete VM {vm}"),
     # DOMAIN.md: managing a VM's snapshots is the UserVmManager's, beside edit and delete.
     VmAction("snapshots", ("snapshots",), "manage the snapshots of VM {vm}"),

@@ -11,12 +11,14 @@ from core.api.serializers import JobAcceptedSerializer, JobSerializer
 from core.objects import object_create, object_remove, object_update
 from core.permissions import has_permission, require_permission
 from vms import selectors
-from vms.api.serializers import InstanceTypeSerializer, OperatingSystemSerializer, RunOnceSerializer, VmSerializer
+from vms.api.serializers import (InstanceTypeSerializer, OperatingSystemSerializer, RunOnceSerializer, VmEditSerializer,
+                                 VmSerializer)
 from vms.filters import InstanceTypeFilterSet, OperatingSystemFilterSet, VmFilterSet
 from vms.forms import run_once_arguments
 from vms.models import InstanceType
 from vms.permissions import vm_require
 from vms.services import lifecycle
+from vms.services.edit import vm_edit
 from vms.services.screenshot import vm_screenshot_png
 
 
@@ -92,6 +94,16 @@ class VmViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.Read
         """Only a VM that is down; its disks are removed by the job."""
         vm = self._vm_for("delete")
         return self.job_accepted(lifecycle.vm_delete(vm=vm, user=request.user))
+
+    @extend_schema(request=VmEditSerializer, responses={200: VmSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        """Edit the VM's own settings, checked as at creation (400 per field,
+        nothing changed); only a VM that is down for now (409 otherwise)."""
+        vm = self._vm_for("edit")
+        changes = VmEditSerializer(data=request.data, partial=True)
+        changes.is_valid(raise_exception=True)
+        vm = vm_edit(vm=vm, user=request.user, changes=dict(changes.validated_data))
+        return Response(VmSerializer(self.get_queryset().get(pk=vm.pk), context=self.get_serializer_context()).data)
 
     def _vm_for(self, action_name: str):
         """The VM (404 when the user may not see it), if the user may do

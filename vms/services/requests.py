@@ -88,9 +88,7 @@ def vm_request_clean(request: VmRequest) -> VmRequest:
     ValidationError naming each bad field."""
     errors = Errors()
     request = _with_sizing(request)
-    _check_name(request, errors)
-    _check_sizing(request, errors)
-    _check_profile(request, errors)
+    vm_settings_check(request, errors)
     if request.host is not None and request.host.cluster_id != request.cluster.pk:
         errors.add("host", f"Host {request.host.name} is not in cluster {request.cluster.name}.")
     if request.template is not None:
@@ -99,6 +97,15 @@ def vm_request_clean(request: VmRequest) -> VmRequest:
     nics = _clean_nics(request, errors)
     errors.raise_any()
     return replace(request, disks=disks, nics=nics)
+
+
+def vm_settings_check(request: VmRequest, errors: Errors, *, editing: Vm | None = None) -> None:
+    """The rules a VM's own settings obey, at creation and at every edit:
+    name (unique per data center, ``editing`` aside), OS minimums, the largest
+    host, the profile's console."""
+    _check_name(request, errors, editing)
+    _check_sizing(request, errors)
+    _check_profile(request, errors)
 
 
 def _with_sizing(request: VmRequest) -> VmRequest:
@@ -145,12 +152,13 @@ def name_problem(name: str, noun: str = "VM") -> str:
     return ""
 
 
-def _check_name(request: VmRequest, errors: Errors) -> None:
+def _check_name(request: VmRequest, errors: Errors, editing: Vm | None = None) -> None:
     name = request.name
     problem = name_problem(name)
     if problem:
         errors.add("name", problem)
-    elif Vm.objects.filter(data_center_id=request.cluster.data_center_id, name=name).exists():
+    elif (Vm.objects.filter(data_center_id=request.cluster.data_center_id, name=name)
+          .exclude(pk=editing.pk if editing else None).exists()):
         errors.add("name", f"Data center {request.cluster.data_center.name} already has a VM named {name}.")
 
 

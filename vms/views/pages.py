@@ -160,6 +160,7 @@ def vm_detail(request, pk: int):
         "actions": [a for a in actions if a.name != "delete"],
         "may_delete": any(a.name == "delete" for a in actions),
         "may_run_once": vm.status in lifecycle.STARTABLE and vm_may(request.user, "run_once", vm),
+        "may_edit": vm.status == VmStatus.DOWN and vm_may(request.user, "edit", vm),
         # A job holds the VM: say so rather than "no action fits".
         "disks_locked": vm.status == VmStatus.IMAGE_LOCKED,
         "placement_rows": _placement_rows(vm),

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 import hypervisor
 from core.errors import Conflict
-from core.models import Job
+from core.models import Event, Job
 from inventory.services.storage import storage_pool_name
 from tests.support.jobs import run_job as run
 from tests.vms.test_lifecycle import world  # noqa: F401 (the world fixture)
@@ -87,3 +87,14 @@ def test_a_disk_of_another_vm_is_404(api, vm):
                                  if f.name not in ("id", "uuid", "name")}, name="other")
     assert api.delete(url(other, disk.pk)).status_code == 404
     assert VmDisk.objects.filter(pk=disk.pk).exists()
+
+
+def test_a_failed_removal_unlocks_the_disk_and_the_vm_and_says_why(vm, admin, world):
+    vm = down(vm)
+    disk = vm.disks.get()
+    job = disk_remove(disk=disk, user=admin)
+    world["hosts"][0].__class__.objects.update(status="maintenance")  # no SPM host up: the volume cannot be touched
+    assert run(job).status == "failed"
+    assert VmDisk.objects.get(pk=disk.pk).status == DiskStatus.OK
+    assert Vm.objects.get(pk=vm.pk).status == VmStatus.DOWN
+    assert Event.objects.filter(code="vm.disk_failed", message__contains="no SPM host up").exists()

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from core.crud import ObjectCreateView, ObjectEditView, ObjectRemoveView
-from vms.views import instance_types, pages, snapshots, wizard
+from vms.views import disks, instance_types, pages, snapshots, wizard
 from vms.views.instance_types import INSTANCE_TYPES
 
 app_name = "vms"
@@ -22,6 +22,7 @@ urlpatterns = [
     path("<int:pk>/screenshot.png", pages.vm_screenshot, name="vm-screenshot"),
     path("<int:pk>/run-once/", pages.vm_run_once, name="vm-run-once"),
     path("<int:pk>/delete/", pages.vm_delete, name="vm-delete"),
+    path("<int:pk>/disks/<int:disk_pk>/remove/", disks.vm_disk_remove, name="vm-disk-remove"),
     path("<int:pk>/snapshots/new/", snapshots.vm_snapshot_create, name="vm-snapshot-create"),
     path("<int:pk>/snapshots/<int:snapshot_pk>/<str:action>/", snapshots.vm_snapshot_action,
          name="vm-snapshot-action"),

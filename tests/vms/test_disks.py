@@ -3,6 +3,7 @@
 refusal is a clear 4xx that changes nothing."""
 
 import pytest
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 import hypervisor
@@ -98,3 +99,16 @@ def test_a_failed_removal_unlocks_the_disk_and_the_vm_and_says_why(vm, admin, wo
     assert VmDisk.objects.get(pk=disk.pk).status == DiskStatus.OK
     assert Vm.objects.get(pk=vm.pk).status == VmStatus.DOWN
     assert Event.objects.filter(code="vm.disk_failed", message__contains="no SPM host up").exists()
+
+
+def test_the_vm_page_offers_remove_only_for_a_down_vm_and_it_starts_the_job(client, vm, admin):
+    client.force_login(admin)
+    page = reverse("vms:vm-detail", args=[vm.pk])
+    assert 'data-disk-action="remove"' not in client.get(page).content.decode()  # running
+    vm = down(vm)
+    disk = vm.disks.get()
+    assert 'data-disk-action="remove"' in client.get(page).content.decode()
+    response = client.post(reverse("vms:vm-disk-remove", args=[vm.pk, disk.pk]), follow=True)
+    assert "Remove disk 1 of VM web1" in response.content.decode()
+    assert run(Job.objects.get(kind="vm.disk_remove")).status == "succeeded"
+    assert 'data-disk-action="remove"' not in client.get(page).content.decode()

@@ -62,6 +62,11 @@ def vm_snapshot_delete_task(run: JobRun, snapshot_id: int, before: str) -> None:
     snapshots.snapshot_delete_run(run, snapshot_id, before)
 
 
+@job_task(name="vm.disk_grow", on_failure=disks.disk_failed)
+def vm_disk_grow_task(run: JobRun, disk_id: int, size_gb: int) -> None:
+    disks.disk_grow_run(run, disk_id, size_gb)
+
+
 @job_task(name="vm.disk_remove", on_failure=disks.disk_failed)
 def vm_disk_remove_task(run: JobRun, disk_id: int) -> None:
     disks.disk_remove_run(run, disk_id)

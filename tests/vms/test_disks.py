@@ -112,3 +112,20 @@ def test_the_vm_page_offers_remove_only_for_a_down_vm_and_it_starts_the_job(clie
     assert "Remove disk 1 of VM web1" in response.content.decode()
     assert run(Job.objects.get(kind="vm.disk_remove")).status == "succeeded"
     assert 'data-disk-action="remove"' not in client.get(page).content.decode()
+
+
+def test_a_shrink_or_the_same_size_is_400_and_changes_nothing(api, vm):
+    vm = down(vm)
+    vm.disks.update(size_gb=5)  # the refusal is the row's rule: libvirt is not asked
+    disk = vm.disks.get()
+    for size in (4, 5):
+        response = api.patch(url(vm, disk.pk), {"size_gb": size}, format="json")
+        assert response.status_code == 400 and "has 5 GiB; it can only grow" in response.json()["detail"]
+    assert (Vm.objects.get(pk=vm.pk).status, VmDisk.objects.get(pk=disk.pk).status) == (VmStatus.DOWN, DiskStatus.OK)
+    assert not Job.objects.filter(kind="vm.disk_grow").exists()
+
+
+def test_growing_a_running_vms_disk_is_409(api, vm):
+    disk = vm.disks.get()
+    response = api.patch(url(vm, disk.pk), {"size_gb": disk.size_gb + 1}, format="json")
+    assert response.status_code == 409 and "only when down" in response.json()["detail"]

@@ -1,10 +1,11 @@
-"""A VM's disks in the API (API.md `vms/<id>/disks/`): list, retrieve, and
-DELETE, which detaches the disk and removes its volume (a job, through
-vms/services/disks.py; the VM must be down)."""
+"""A VM's disks in the API (API.md `vms/<id>/disks/`): list, retrieve, PATCH
+``size_gb`` to grow one (never shrink: 400), and DELETE, which detaches the
+disk and removes its volume. Each change is a job through
+vms/services/disks.py, and the VM must be down (409 otherwise)."""
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, serializers, viewsets
 
 from core.api.serializers import JobAcceptedSerializer
 from vms import selectors
@@ -12,7 +13,11 @@ from vms.api.serializers import VmDiskSerializer
 from vms.api.views import VmViewSet
 from vms.models import VmDisk
 from vms.permissions import vm_require
-from vms.services.disks import disk_remove
+from vms.services.disks import disk_grow, disk_remove
+
+
+class DiskGrowSerializer(serializers.Serializer):
+    size_gb = serializers.IntegerField(min_value=1, help_text="The new size in GiB: more than the disk has.")
 
 
 @extend_schema(parameters=[OpenApiParameter("vm_pk", int, OpenApiParameter.PATH, description="The VM's id.")])
@@ -24,6 +29,7 @@ class VmDiskViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = None  # a VM has few disks
     filter_backends = []
     job_accepted = VmViewSet.job_accepted
+    http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema's generator has no VM
@@ -32,6 +38,15 @@ class VmDiskViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
         if vm is None:
             raise Http404("No such VM.")
         return VmDisk.objects.filter(vm=vm).select_related("vm")
+
+    @extend_schema(request=DiskGrowSerializer, responses={202: JobAcceptedSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        """Grow the disk to ``size_gb`` (400 for a shrink or the same size)."""
+        disk = self.get_object()
+        vm_require(request.user, "disks", disk.vm)
+        serializer = DiskGrowSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self.job_accepted(disk_grow(disk=disk, user=request.user, **serializer.validated_data))
 
     @extend_schema(responses={202: JobAcceptedSerializer})
     def destroy(self, request, *args, **kwargs):

@@ -22,7 +22,7 @@ urlpatterns = [
     path("<int:pk>/screenshot.png", pages.vm_screenshot, name="vm-screenshot"),
     path("<int:pk>/run-once/", pages.vm_run_once, name="vm-run-once"),
     path("<int:pk>/delete/", pages.vm_delete, name="vm-delete"),
-    path("<int:pk>/disks/<int:disk_pk>/remove/", disks.vm_disk_remove, name="vm-disk-remove"),
+    path("<int:pk>/disks/<int:disk_pk>/<str:action>/", disks.vm_disk_action, name="vm-disk-action"),
     path("<int:pk>/snapshots/new/", snapshots.vm_snapshot_create, name="vm-snapshot-create"),
     path("<int:pk>/snapshots/<int:snapshot_pk>/<str:action>/", snapshots.vm_snapshot_action,
          name="vm-snapshot-action"),

@@ -108,7 +108,7 @@ def test_the_vm_page_offers_remove_only_for_a_down_vm_and_it_starts_the_job(clie
     vm = down(vm)
     disk = vm.disks.get()
     assert 'data-disk-action="remove"' in client.get(page).content.decode()
-    response = client.post(reverse("vms:vm-disk-remove", args=[vm.pk, disk.pk]), follow=True)
+    response = client.post(reverse("vms:vm-disk-action", args=[vm.pk, disk.pk, "remove"]), follow=True)
     assert "Remove disk 1 of VM web1" in response.content.decode()
     assert run(Job.objects.get(kind="vm.disk_remove")).status == "succeeded"
     assert 'data-disk-action="remove"' not in client.get(page).content.decode()
@@ -129,3 +129,14 @@ def test_growing_a_running_vms_disk_is_409(api, vm):
     disk = vm.disks.get()
     response = api.patch(url(vm, disk.pk), {"size_gb": disk.size_gb + 1}, format="json")
     assert response.status_code == 409 and "only when down" in response.json()["detail"]
+
+
+def test_the_vm_page_grow_refuses_a_shrink_with_a_message(client, vm, admin):
+    client.force_login(admin)
+    vm = down(vm)
+    disk = vm.disks.get()
+    assert 'data-disk-action="grow"' in client.get(reverse("vms:vm-detail", args=[vm.pk])).content.decode()
+    response = client.post(reverse("vms:vm-disk-action", args=[vm.pk, disk.pk, "grow"]),
+                           {"size_gb": disk.size_gb}, follow=True)
+    assert "it can only grow" in response.content.decode()
+    assert not Job.objects.filter(kind="vm.disk_grow").exists()

@@ -80,6 +80,7 @@ from hypervisor.storage import (
     parse_pool_xml,
     pool_info,
     remove_pool,
+    resize_volume,
     upload_volume,
     volume_by_path,
 )
@@ -92,7 +93,8 @@ __all__ = [
     "network_info", "parse_network_xml", "remove_network",
     "PoolInfo", "PoolSpec", "VolumeInfo", "build_pool_xml", "ensure_dir_pool", "list_pools",
     "list_volumes", "parse_pool_xml", "pool_info", "remove_pool",
-    "copy_volume", "create_volume", "delete_volume", "overlay_volume", "upload_volume", "volume_by_path",
+    "copy_volume", "create_volume", "delete_volume", "overlay_volume", "resize_volume", "upload_volume",
+    "volume_by_path",
     "domain_screenshot_png", "domain_state_reason", "domain_summary", "domain_xml_inactive",
     "reboot_domain", "resume_domain", "run_domain_once", "shutdown_domain", "suspend_domain",
     "PORTAL_NS",

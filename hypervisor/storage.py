@@ -435,6 +435,20 @@ def delete_volume(uri: str, path: str) -> bool:
     return True
 
 
+def resize_volume(uri: str, path: str, *, capacity_bytes: int) -> VolumeInfo:
+    """Grow the volume at ``path`` to ``capacity_bytes`` (a shrink is refused:
+    it would cut the disk). libvirt's test:/// driver cannot resize volumes."""
+    path = _absolute_path("Volume path", path)
+    _check_capacity(capacity_bytes)
+    conn = get_connection(uri)
+    volume = _volume_at(conn, uri, path)
+    with libvirt_errors(uri):
+        if volume.info()[1] > capacity_bytes:
+            raise InvalidSpec(f"The volume {path} is larger than {capacity_bytes} bytes; a volume only grows.")
+        volume.resize(capacity_bytes, 0)
+    return _volume_info(uri, volume)
+
+
 def volume_by_path(uri: str, path: str) -> VolumeInfo:
     """The volume at ``path`` (NotFound if no pool on the host has that file)."""
     path = _absolute_path("Volume path", path)

@@ -34,6 +34,8 @@ VM_ACTIONS = {action.name: action for action in (
     VmAction("delete", ("delete",), "delete VM {vm}"),
     # DOMAIN.md: managing a VM's snapshots is the UserVmManager's, beside edit and delete.
     VmAction("snapshots", ("snapshots",), "manage the snapshots of VM {vm}"),
+    # DOMAIN.md: the UserVmManager manages a VM's disks, as its snapshots.
+    VmAction("disks", ("disks",), "manage the disks of VM {vm}"),
     # The screen is the console's picture: whoever may use the console sees it.
     VmAction("screenshot", ("operate", "console"), "see the screen of VM {vm}"),
     VmAction("console", ("operate", "console"), "open the console of VM {vm}"),

@@ -4,7 +4,7 @@ Services name them ("vm.start") in job_create and never import this module."""
 from celery import shared_task
 
 from core.jobs import JobRun, job_task
-from vms.services import lifecycle, snapshots, sync, templates
+from vms.services import disks, lifecycle, snapshots, sync, templates
 
 
 @job_task(name="vm.create", on_failure=lifecycle.vm_create_failed)
@@ -60,6 +60,16 @@ def vm_snapshot_restore_task(run: JobRun, snapshot_id: int, before: str) -> None
 @job_task(name="vm.snapshot_delete", on_failure=snapshots.snapshot_failed)
 def vm_snapshot_delete_task(run: JobRun, snapshot_id: int, before: str) -> None:
     snapshots.snapshot_delete_run(run, snapshot_id, before)
+
+
+@job_task(name="vm.disk_grow", on_failure=disks.disk_failed)
+def vm_disk_grow_task(run: JobRun, disk_id: int, size_gb: int) -> None:
+    disks.disk_grow_run(run, disk_id, size_gb)
+
+
+@job_task(name="vm.disk_remove", on_failure=disks.disk_failed)
+def vm_disk_remove_task(run: JobRun, disk_id: int) -> None:
+    disks.disk_remove_run(run, disk_id)
 
 
 @shared_task(name="vms.reconcile", ignore_result=True)

@@ -73,6 +73,9 @@ FACES = {
              _api("patch", "", {"description": "edited"})),
     "delete": (VmStatus.DOWN, _post("vms:vm-delete"), _api("delete", "")),
     "snapshots": (VmStatus.UP, _post("vms:vm-snapshot-create"), _api("post", "snapshots/")),
+    "disks": (VmStatus.DOWN,
+              lambda c, vm: c.post(reverse("vms:vm-disk-action", args=[vm.pk, vm.disks.get().pk, "remove"]), follow=True),
+              lambda c, vm: c.delete(f"/api/v1/vms/{vm.pk}/disks/{vm.disks.get().pk}/")),
     "screenshot": (VmStatus.UP, lambda c, vm: c.get(reverse("vms:vm-screenshot", args=[vm.pk])),
                    lambda c, vm: c.get(f"/api/v1/vms/{vm.pk}/screenshot.png")),
 }

@@ -7,7 +7,7 @@ from core.models import Job
 from vms.choices import VmStatus
 from vms.forms import RunOnceForm
 from vms.models import InstanceType, Vm, VmDisk, VmNic
-from tests.vms.factories import GIB, vm_world
+from tests.vms.factories import vm_world
 
 pytestmark = pytest.mark.django_db
 

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_POST
 
-from core.errors import InvalidInput, PortalError
+from core.errors import InvalidInput
 from vms import selectors
 from vms.choices import DiskStatus
 from vms.models import Vm, VmDisk
-from vms.permissions import vm_may, vm_require
+from vms.permissions import vm_may
 from vms.services.disks import DISK_CHANGE_FROM, disk_grow, disk_remove
+from vms.views.jobs import vm_job_answer
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,4 @@ def vm_disk_action(request, pk: int, disk_pk: int, action: str):
         raise Http404
     vm = get_object_or_404(selectors.vms_visible_to(request.user), pk=pk)
     disk = get_object_or_404(VmDisk.objects.select_related("vm"), pk=disk_pk, vm=vm)
-    try:
-        vm_require(request.user, "disks", vm)
-        job = DISK_ACTIONS[action](request, disk)
-    except PortalError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.info(request, f"{job.title}: job #{job.pk} started; its progress shows below and in the jobs tray.")
-    return redirect("vms:vm-detail", vm.pk)
+    return vm_job_answer(request, vm, "disks", lambda: DISK_ACTIONS[action](request, disk))

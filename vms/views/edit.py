@@ -13,7 +13,8 @@ from vms.choices import VmStatus
 from vms.forms import EditForm
 from vms.permissions import vm_require
 from vms.services.edit import EDITABLE_FIELDS, vm_edit
-from vms.views.pages import _form_errors, _refused, _visible_vm
+from vms.views.jobs import refused
+from vms.views.pages import _form_errors, _visible_vm
 
 
 @login_required
@@ -22,7 +23,7 @@ def vm_edit_page(request, pk: int):
     try:
         vm_require(request.user, "edit", vm)
     except PermissionDenied as error:
-        _refused(request, error)
+        refused(request, error)
         return redirect("vms:vm-detail", vm.pk)
     form = EditForm(request.POST or None, initial={name: getattr(vm, name) for name in EDITABLE_FIELDS})
     if request.method == "POST" and form.is_valid():

@@ -38,6 +38,7 @@ from vms.services import lifecycle
 from vms.permissions import vm_may, vm_require
 from vms.services.screenshot import vm_screenshot_png, vm_shows_screen
 from vms.views.disks import disk_rows
+from vms.views.jobs import refused, started
 from vms.views.wizard import clusters_for_new_vms
 
 PAGE_SIZE = 50
@@ -215,11 +216,6 @@ def vm_screenshot(request, pk: int):
     return response
 
 
-def _refused(request, error: PortalError | ValidationError) -> None:
-    """A refusal as the message the VM page shows: the service's own words."""
-    messages.error(request, error.detail if isinstance(error, PortalError) else " ".join(error.messages))
-
-
 @login_required
 @require_POST
 def vm_action(request, pk: int, action: str):
@@ -232,12 +228,12 @@ def vm_action(request, pk: int, action: str):
         vm_require(request.user, spec.name, vm)
         job = spec.service(vm=vm, user=request.user)
     except (PortalError, ValidationError) as error:
-        _refused(request, error)
+        refused(request, error)
         return redirect("vms:vm-detail", vm.pk)
     if spec.done == "job":
         messages.info(request, f"{job.title}: the job removes its definition and disks, then the VM.")
         return redirect("core:job-detail", job.pk)
-    messages.info(request, f"{job.title}: job #{job.pk} started; its progress shows below and in the jobs tray.")
+    started(request, job)
     return redirect("vms:vm-detail", vm.pk)
 
 
@@ -261,7 +257,7 @@ def vm_run_once(request, pk: int):
         try:
             vm_require(request.user, "run_once", vm)
         except PermissionDenied as error:
-            _refused(request, error)
+            refused(request, error)
             return redirect("vms:vm-detail", vm.pk)
         if form.is_valid():
             try:

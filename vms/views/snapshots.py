@@ -18,11 +18,11 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from core.errors import PortalError
 from vms import selectors
 from vms.forms import SnapshotForm
 from vms.models import Vm, VmSnapshot
-from vms.permissions import vm_may, vm_require
+from vms.permissions import vm_may
+from vms.views.jobs import vm_job_answer
 from vms.services.snapshots import (
     DELETABLE,
     RESTORABLE,
@@ -62,14 +62,6 @@ def snapshot_card(request, vm: Vm) -> dict:
     }
 
 
-def _refused(request, error: PortalError) -> None:
-    messages.error(request, error.detail)
-
-
-def _started(request, job) -> None:
-    messages.info(request, f"{job.title}: job #{job.pk} started; its progress shows below and in the jobs tray.")
-
-
 @login_required
 @require_POST
 def vm_snapshot_create(request, pk: int):
@@ -78,15 +70,13 @@ def vm_snapshot_create(request, pk: int):
     if not form.is_valid():
         messages.error(request, " ".join(" ".join(errors) for errors in form.errors.values()))
         return redirect("vms:vm-detail", vm.pk)
-    try:
-        vm_require(request.user, "snapshots", vm)
+
+    def start():
         _snapshot, job = snapshot_create(vm=vm, user=request.user, description=form.cleaned_data["description"],
                                          include_memory=form.cleaned_data["include_memory"])
-    except PortalError as error:
-        _refused(request, error)
-    else:
-        _started(request, job)
-    return redirect("vms:vm-detail", vm.pk)
+        return job
+
+    return vm_job_answer(request, vm, "snapshots", start)
 
 
 SNAPSHOT_ACTIONS = {"restore": snapshot_restore, "delete": snapshot_delete}
@@ -99,11 +89,5 @@ def vm_snapshot_action(request, pk: int, snapshot_pk: int, action: str):
         raise Http404
     vm = get_object_or_404(selectors.vms_visible_to(request.user), pk=pk)
     snapshot = get_object_or_404(VmSnapshot.objects.select_related("vm"), pk=snapshot_pk, vm=vm)
-    try:
-        vm_require(request.user, "snapshots", vm)
-        job = SNAPSHOT_ACTIONS[action](snapshot=snapshot, user=request.user)
-    except PortalError as error:
-        _refused(request, error)
-    else:
-        _started(request, job)
-    return redirect("vms:vm-detail", vm.pk)
+    return vm_job_answer(request, vm, "snapshots",
+                         lambda: SNAPSHOT_ACTIONS[action](snapshot=snapshot, user=request.user))

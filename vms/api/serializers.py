@@ -5,7 +5,8 @@ from rest_framework import serializers
 
 from core.api.forms import serializer_from_form
 from vms.choices import DiskFormat, DiskInterface, Provisioning
-from vms.forms import BasicsForm, DiskForm, EditForm, FinishForm, NicForm, ProfileForm, RunOnceForm, SizingForm
+from vms.forms import (BasicsForm, DiskForm, EditForm, FinishForm, MigrateForm, NicForm, ProfileForm, RunOnceForm,
+                       SizingForm)
 from vms.models import InstanceType, OperatingSystem, Vm, VmDisk, VmNic
 from vms.services.requests import TOPOLOGY_FIELDS, DiskRequest, NicRequest, VmRequest
 
@@ -144,4 +145,5 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
 
 
 RunOnceSerializer = serializer_from_form(RunOnceForm, name="RunOnceSerializer")
+MigrateSerializer = serializer_from_form(MigrateForm, name="MigrateSerializer")
 VmEditSerializer = serializer_from_form(EditForm, name="VmEditSerializer")

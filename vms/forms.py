@@ -328,6 +328,44 @@ class TemplateForm(forms.Form):
                 data_center_id=vm.data_center_id, base_template=None).order_by("name")
 
 
+class TemplateFromImageForm(TemplateForm):
+    """Or make a template of an uploaded disk image, converted to qcow2; an
+    image has no hardware, so the OS type is given and sets the defaults."""
+
+    image = forms.ModelChoiceField(
+        Image.objects.filter(content=ImageContent.DISK, status=ImageStatus.OK),
+        help_text="Its format was detected at upload; it is converted to qcow2 and left as it is.",
+    )
+    os_type = forms.ModelChoiceField(
+        OperatingSystem.objects.all(), to_field_name="short_id", label="Operating system",
+        error_messages={"invalid_choice": "Choose an operating system from the list."},
+        help_text="The guest's OS: its recommended memory and vCPUs are the defaults below.",
+    )
+    memory_mb = forms.IntegerField(label="Memory (MiB)", min_value=1, required=False,
+                                   help_text="Empty: the operating system's recommended memory.")
+    cpu_sockets = forms.IntegerField(label="Sockets", min_value=1, required=False, help_text="Empty: 1.")
+    cpu_cores = forms.IntegerField(label="Cores per socket", min_value=1, required=False,
+                                   help_text="Empty: the operating system's recommended vCPUs.")
+    cpu_threads = forms.IntegerField(label="Threads per core", min_value=1, required=False, help_text="Empty: 1.")
+
+    field_order = ["image", "name", "description", "os_type", "memory_mb", "cpu_sockets", "cpu_cores",
+                   "cpu_threads", "storage_domain"]
+
+    def __init__(self, *args, data_center=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["image"].label_from_instance = (
+            lambda image: f"{image.name} ({image.format}, {image.storage_domain.name})")
+        self.fields["image"].queryset = self.fields["image"].queryset.select_related("storage_domain")
+        self.fields["os_type"].widget.choices = CallableChoiceIterator(
+            functools.cache(lambda: [("", "Choose an operating system"), *os_choices(OperatingSystem.objects.all())]))
+        if data_center is not None:  # the chosen image's data center's choices only
+            self.fields["storage_domain"].queryset = StorageDomain.objects.filter(
+                data_center=data_center, domain_type=StorageDomainType.DATA,
+                status=StorageDomainStatus.ACTIVE).order_by("name", "pk")
+            self.fields["base_template"].queryset = Template.objects.filter(
+                data_center=data_center, base_template=None).order_by("name")
+
+
 class EditForm(forms.Form):
     """A VM's own settings, declared by the wizard's steps and edited here (``PATCH vms/<id>/``)."""
 

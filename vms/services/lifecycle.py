@@ -134,8 +134,9 @@ def _disk_create(disk: VmDisk) -> None:
     capacity = disk.size_gb * GIB
     if disk.image is not None:
         storage_images_pool_ensure(domain=disk.image.storage_domain, host=spm)
+        # Read as the format detected at upload, converted by libvirt on the host.
         hypervisor.copy_volume(spm.uri, pool, disk.volume_name, source_path=disk.image.path,
-                               format=disk.format, capacity_bytes=capacity)
+                               source_format=disk.image.format, format=disk.format, capacity_bytes=capacity)
     else:
         hypervisor.create_volume(spm.uri, pool, disk.volume_name, capacity_bytes=capacity, format=disk.format)
     VmDisk.objects.filter(pk=disk.pk).update(status=DiskStatus.OK)

@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 from django.core.exceptions import ValidationError
 from django.db.models import Max
 
-from inventory.choices import HostStatus, ImageContent, ImageStatus, StorageDomainStatus, StorageDomainType
+from inventory.choices import HostStatus, StorageDomainStatus, StorageDomainType
 from inventory.models import Cluster, Host, Image, Network, StorageDomain
+from inventory.services.images import image_copy_problem
 from vms.choices import ConsoleType, DiskAllocation, DiskFormat, Optimization, Provisioning
 from vms.models import InstanceType, OperatingSystem, Vm, VmNic, vcpu_count
 from vms.services.macs import mac_clean, macs_allocate
@@ -264,8 +265,9 @@ def _clean_disks(request: VmRequest, errors: Errors) -> tuple[DiskRequest, ...]:
 
 def _check_image(disk: DiskRequest, label: str, size_gb: int | None, errors: Errors) -> int | None:
     image = disk.image
-    if image.content != ImageContent.DISK or image.status != ImageStatus.OK:
-        errors.add("disks", f"{label}: image {image.name} is not a ready disk image.")
+    problem = image_copy_problem(image)
+    if problem:
+        errors.add("disks", f"{label}: {problem}")
         return None
     image_gb = math.ceil((image.virtual_size_bytes or 0) / GIB) or 1
     if size_gb is None:

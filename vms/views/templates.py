@@ -75,7 +75,9 @@ def template_from_image(request):
     images = images_visible_to(request.user)
     given = (request.POST or request.GET).get("image", "")
     chosen = images.filter(pk=given).first() if given.isdigit() else None
-    form = TemplateFromImageForm(request.POST or None, initial={"image": chosen},
+    # The image's own domain first: the copy then stays where the image is.
+    form = TemplateFromImageForm(request.POST or None, initial={"image": chosen, "storage_domain": chosen and
+                                                                chosen.storage_domain},
                                  data_center=chosen.storage_domain.data_center if chosen else None)
     form.fields["image"].queryset = form.fields["image"].queryset.filter(pk__in=images.values("pk"))
     if request.method == "POST" and form.is_valid():

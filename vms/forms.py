@@ -20,7 +20,7 @@ from django.utils.choices import CallableChoiceIterator
 
 from inventory.choices import ImageContent, ImageStatus, NetworkStatus, StorageDomainStatus, StorageDomainType
 from inventory.models import Cluster, Host, Image, Network, StorageDomain
-from vms.choices import (BootDevice, ConsoleType, DiskAllocation, DiskFormat, NicModel, Optimization, OsFamily,
+from vms.choices import (DISK_ALLOCATION_CHOICES, BootDevice, ConsoleType, DiskAllocation, DiskFormat, NicModel, Optimization, OsFamily,
                          Provisioning)
 from vms.models import InstanceType, OperatingSystem, Template, Vm, VmSnapshot
 from vms.services.requests import DEVICES_MAX, MAC_INPUT_MAX, NAME_MAX
@@ -96,8 +96,7 @@ class BasicsForm(forms.Form):
         help_text="Thin: an overlay on the template's disk, made at once; the template stays while the VM "
                   "exists. Clone: a full copy of its own.")
     clone_allocation = forms.ChoiceField(
-        choices=[(DiskAllocation.THIN, "Thin provisioned (qcow2)"), (DiskAllocation.PREALLOCATED, "Preallocated (raw)")],
-        initial=DiskAllocation.THIN, required=False, label="A clone's disks")
+        choices=DISK_ALLOCATION_CHOICES, initial=DiskAllocation.THIN, required=False, label="A clone's disks")
     # Chosen by short id (the API's id of an OS). The select's ~850 options are
     # read only when the step is shown, not each time its answers are checked.
     os_type = forms.ModelChoiceField(
@@ -181,9 +180,7 @@ class DiskForm(forms.Form):
 
     size_gb = forms.IntegerField(label="Size (GiB)", min_value=1, required=False,
                                  help_text="Empty with an image: the image's size.")
-    allocation = forms.ChoiceField(choices=[
-        (DiskAllocation.THIN, "Thin provisioned (qcow2)"), (DiskAllocation.PREALLOCATED, "Preallocated (raw)"),
-    ], initial=DiskAllocation.THIN)
+    allocation = forms.ChoiceField(choices=DISK_ALLOCATION_CHOICES, initial=DiskAllocation.THIN)
     storage_domain = forms.ModelChoiceField(queryset=StorageDomain.objects.none(), empty_label=None)
     image = forms.ModelChoiceField(queryset=Image.objects.none(), required=False, empty_label="None: an empty disk",
                                    label="Source image")

@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("core.urls")),
     path("vms/", include("vms.urls")),
     path("templates/", include("vms.template_urls")),
+    path("hosts/", include("vms.host_urls")),
     path("", include("inventory.urls")),
 ]

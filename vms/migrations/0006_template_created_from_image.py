@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('inventory', '0007_network_vlan_bridges'),
-        ('vms', '0004_templates'),
+        ('vms', '0005_vm_from_template'),
     ]
 
     operations = [

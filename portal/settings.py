@@ -27,6 +27,10 @@ if BEHIND_HTTPS_PROXY:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = config.read_seconds("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    # The portal has a host name of its own: its subdomains (if any) are its own too.
+    # "preload" only allows submitting the name to the browsers' list; it submits nothing.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
 
 INSTALLED_APPS = [
     "daphne",

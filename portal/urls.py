@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("consoles.urls")),
     path("vms/", include("vms.urls")),
     path("templates/", include("vms.template_urls")),
+    path("hosts/", include("vms.host_urls")),
     path("", include("inventory.urls")),
 ]

@@ -164,10 +164,12 @@ def template_create_run(run: JobRun, template_id: int) -> None:
     sources = {disk.index: disk for disk in vm.disks.all()}
     spm = spm_required(data_center=template.data_center)
     for disk in template.disks.select_related("storage_domain"):
-        with run.step(f"Copy disk {disk.index + 1}"):
+        step = f"Copy disk {disk.index + 1}"
+        with run.step(step):
             if disk.status != TemplateStatus.OK:  # a redelivered job skips what it copied
                 info = host_call(spm, hypervisor.copy_volume, storage_pool_name(disk.storage_domain),
-                                 disk.volume_name, source_path=sources[disk.index].path, format=DiskFormat.QCOW2)
+                                 disk.volume_name, source_path=sources[disk.index].path, format=DiskFormat.QCOW2,
+                                 progress=run.step_reporter(step))
                 TemplateDisk.objects.filter(pk=disk.pk).update(path=info.path, status=TemplateStatus.OK)
     with run.step("Register"):
         Template.objects.filter(pk=template.pk).update(status=TemplateStatus.OK)

@@ -15,6 +15,7 @@ from inventory.choices import HostStatus, ImageContent, ImageStatus, StorageDoma
 from inventory.models import Cluster, Host, Image, Network, StorageDomain
 from vms.choices import ConsoleType, DiskAllocation, DiskFormat, Optimization, Provisioning
 from vms.models import InstanceType, OperatingSystem, Vm, VmNic, vcpu_count
+from vms.services.initialization import InitializationRequest, initialization_clean
 from vms.services.macs import mac_clean, macs_allocate
 
 GIB = 1024**3
@@ -66,6 +67,7 @@ class VmRequest:
     nics: tuple[NicRequest, ...] = ()
     start: bool = False
     template: object | None = None  # templates are not available yet: must stay empty
+    initialization: InitializationRequest | None = None  # first boot; None: none
 
 
 class Errors:
@@ -95,8 +97,22 @@ def vm_request_clean(request: VmRequest) -> VmRequest:
         errors.add("template", "VMs from templates are not available yet; leave template empty (blank).")
     disks = _clean_disks(request, errors)
     nics = _clean_nics(request, errors)
+    initialization = _clean_initialization(request, disks, errors)
     errors.raise_any()
-    return replace(request, disks=disks, nics=nics)
+    return replace(request, disks=disks, nics=nics, initialization=initialization)
+
+
+def _clean_initialization(request: VmRequest, disks: tuple[DiskRequest, ...],
+                          errors: Errors) -> InitializationRequest | None:
+    if request.initialization is None:
+        return None
+    # An OS to personalise: a disk copied from an image (or, with templates, the template's disks).
+    has_os_disk = request.template is not None or any(disk.image is not None for disk in disks)
+    cleaned, problems = initialization_clean(request.initialization, vm_name=request.name,
+                                             os_type=request.os_type, has_os_disk=has_os_disk)
+    for problem in problems:
+        errors.add("initialization", problem)
+    return cleaned
 
 
 def vm_settings_check(request: VmRequest, errors: Errors, *, editing: Vm | None = None) -> None:

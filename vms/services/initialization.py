@@ -20,7 +20,6 @@ import zoneinfo
 from dataclasses import dataclass, replace
 
 import yaml
-from django.db import transaction
 from django.utils import timezone as django_timezone
 from lxml import etree
 
@@ -271,6 +270,7 @@ def initialization_prepare(*, vm: Vm, host: Host) -> None:
     boot disk (a drive left by a failed start is replaced)."""
     init = pending_of(vm)
     if init is None:
+        initialization_discard(vm=vm, uri=host.uri)  # a drive a failed clean-up left behind
         return
     disk = vm.disks.select_related("storage_domain").order_by("-bootable", "index").first()
     if disk is None:
@@ -296,9 +296,16 @@ def initialization_finish(*, vm: Vm, host: Host) -> None:
     init = pending_of(vm)
     if init is None:
         return
-    with transaction.atomic():
-        VmInitialization.objects.filter(pk=init.pk).update(applied_at=django_timezone.now())
-    hypervisor.define_domain(host.uri, vm_domain_spec(vm, host))
+    VmInitialization.objects.filter(pk=init.pk).update(applied_at=django_timezone.now())
+    try:
+        hypervisor.define_domain(host.uri, vm_domain_spec(vm, host))
+    except HypervisorError as error:
+        # The VM is up, which is what the start was for; the next start
+        # defines it from its rows again, without the drive.
+        event_record(code="vm.firstboot_drive_defined", severity=Severity.WARNING, target=vm,
+                     message=f"VM {vm.name} keeps its first-boot drive in its definition until its next "
+                             f"start: {error.message}")
+        return
     initialization_discard(vm=vm, uri=host.uri)
 
 

@@ -27,7 +27,7 @@ from vms.models import Vm
 from vms.services.requests import DEVICES_MAX
 
 # disks, nics: the rows of step 4; initialization: step 5's First boot section (below).
-API_ONLY = {"vm": {"template", "provisioning", "disks", "nics", "initialization"},
+API_ONLY = {"vm": {"template", "template_latest", "provisioning", "disks", "nics", "initialization"},
             "disks": {"format", "interface", "bootable"}, "nics": set(), "initialization": set()}
 WIZARD_FORMS = {"vm": (BasicsForm, SizingForm, ProfileForm, FinishForm), "disks": (DiskForm,), "nics": (NicForm,),
                 "initialization": (InitializationForm,)}

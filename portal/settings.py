@@ -138,7 +138,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Host monitoring has its own queue and worker: a long disk copy must never
 # delay noticing that a host stopped answering.
 CELERY_TASK_ROUTES = {
-    name: {"queue": "monitor"} for name in ("hosts.check", "storagedomains.refresh", "vms.reconcile")
+    name: {"queue": "monitor"}
+    for name in ("hosts.check", "storagedomains.refresh", "vms.reconcile", "hosts.maintenance_resume")
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 HOST_CHECK_INTERVAL_SECONDS = config.read_seconds("HOST_CHECK_INTERVAL_SECONDS", 15)

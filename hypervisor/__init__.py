@@ -85,6 +85,7 @@ from hypervisor.volumes import (
     resize_volume,
     upload_volume,
     volume_by_path,
+    volume_chain,
 )
 
 __all__ = [
@@ -96,7 +97,7 @@ __all__ = [
     "PoolInfo", "PoolSpec", "VolumeInfo", "build_pool_xml", "ensure_dir_pool", "list_pools",
     "list_volumes", "parse_pool_xml", "pool_info", "remove_pool",
     "copy_volume", "create_volume", "delete_volume", "overlay_volume", "resize_volume", "upload_volume",
-    "volume_by_path",
+    "volume_by_path", "volume_chain",
     "domain_screenshot_png", "domain_state_reason", "domain_summary", "domain_xml_inactive",
     "reboot_domain", "resume_domain", "run_domain_once", "shutdown_domain", "suspend_domain",
     "PORTAL_NS",

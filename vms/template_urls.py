@@ -8,4 +8,5 @@ app_name = "templates"
 urlpatterns = [
     path("", templates.template_list, name="template-list"),
     path("<int:pk>/", templates.template_detail, name="template-detail"),
+    path("<int:pk>/delete/", templates.template_delete_page, name="template-delete"),
 ]

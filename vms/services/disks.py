@@ -27,7 +27,7 @@ from inventory.models import StorageDomain
 from inventory.services.hosts import host_call
 from inventory.services.spm import spm_required
 from inventory.services.storage import storage_pool_name
-from vms.choices import DiskAllocation, DiskFormat, DiskInterface, DiskStatus, VmStatus
+from vms.choices import DiskAllocation, DiskFormat, DiskInterface, DiskStatus, Provisioning, VmStatus
 from vms.models import Vm, VmDisk
 from vms.services.lifecycle import _disk_create, _spm
 from vms.services.requests import (
@@ -274,6 +274,10 @@ def disk_detach(*, disk: VmDisk, user) -> VmDisk:
     vm = disk.vm
     if vm.snapshots.exists():
         raise Conflict(f"VM {vm.name} has snapshots that include this disk; delete them before detaching it.")
+    if disk.template_disk_id is not None and vm.provisioning == Provisioning.THIN:
+        # Floating, it would no longer keep its template from being deleted (from_template.thin_vms_using).
+        raise Conflict(f"Disk {disk.index + 1} of VM {vm.name} is a thin overlay on a template's disk; move it to "
+                       "another storage domain first (the copy stands alone), then detach it.")
     vm_claim(vm=vm, to=VmStatus.IMAGE_LOCKED, allowed=DISK_CHANGE_FROM, action="detach a disk", user=user)
     alias = f"{vm.name} disk {disk.index + 1}"
     if not VmDisk.objects.filter(pk=disk.pk, vm=vm, status=DiskStatus.OK).update(

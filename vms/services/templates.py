@@ -38,6 +38,7 @@ from inventory.services.storage import storage_pool_name
 from vms.choices import DiskFormat, TemplateStatus, VmStatus
 from vms.models import Template, TemplateDisk, Vm
 from vms.permissions import vm_may
+from vms.services.from_template import thin_vms_using
 from vms.services.requests import name_problem
 from vms.services.status import vm_claim, vm_set_status
 
@@ -225,8 +226,23 @@ def template_delete(*, template: Template, user) -> Job:
             template.refresh_from_db(fields=["status"])
             raise Conflict(f"Template {template.name} is {TemplateStatus.label(template.status).lower()}; "
                            "it cannot be deleted now.")
+        # Checked with the template locked, so no thin VM is made from it meanwhile.
+        thin = template_thin_users_refusal(template)
+        if thin is not None:
+            raise thin
         return job_create(title=f"Delete template {template.name}", task="template.delete",
                           steps=["Remove the disks"], target=template, user=user)
+
+
+def template_thin_users_refusal(template: Template) -> Conflict | None:
+    """The 409 a deletion gets while thin VMs still read the template's disks
+    (their disks' backing files), listing them; None when there are none."""
+    users = list(thin_vms_using(template).values("id", "name"))
+    if not users:
+        return None
+    names = ", ".join(vm["name"] for vm in users)
+    return Conflict(f"Template {template.name} is the backing of thin VMs ({names}): delete them first, "
+                    "or keep the template.", vms=users)
 
 
 def template_delete_run(run: JobRun) -> None:

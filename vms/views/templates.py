@@ -9,13 +9,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from core.errors import PermissionDenied, PortalError
 from vms import selectors
 from vms.forms import TemplateForm
 from vms.models import Vm
+from vms.services.from_template import vms_made_from
 from vms.services.templates import (
-    TEMPLATE_FROM, template_create_from_vm, template_may_create, templates_visible_to,
+    TEMPLATE_FROM, template_create_from_vm, template_delete, template_may_create, template_may_delete,
+    template_thin_users_refusal, templates_visible_to,
 )
 
 
@@ -36,11 +39,31 @@ def template_detail(request, pk: int):
     template = get_object_or_404(visible.select_related("created_from_vm", "created_by"), pk=pk)
     base = template.base_template or template
     versions = visible.filter(pk=base.pk) | visible.filter(base_template=base)
+    refusal = template_thin_users_refusal(template)
     return render(request, "vms/template_detail.html", {
         "template": template,
         "disks": template.disks.select_related("storage_domain"),
         "versions": versions.order_by("version_number"),
+        "vms": selectors.vms_visible_to(request.user).filter(pk__in=vms_made_from(template).values("pk")),
+        "may_delete": template_may_delete(request.user, template),
+        "delete_refusal": refusal.detail if refusal else "",
     })
+
+
+@login_required
+@require_POST
+def template_delete_page(request, pk: int):
+    """The template page's Delete button: the same service and refusals as ``DELETE templates/<id>/``."""
+    template = get_object_or_404(templates_visible_to(request.user), pk=pk)
+    try:
+        if not template_may_delete(request.user, template):
+            raise PermissionDenied(f"You may not delete template {template.name}.")
+        job = template_delete(template=template, user=request.user)
+    except PortalError as error:
+        messages.error(request, error.detail)
+        return redirect("templates:template-detail", template.pk)
+    messages.info(request, f"{job.title}: job #{job.pk} started.")
+    return redirect("templates:template-list")
 
 
 @login_required

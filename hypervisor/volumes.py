@@ -17,7 +17,6 @@ The pools themselves are hypervisor.storage's.
 from __future__ import annotations
 
 import posixpath
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from hypervisor.specs import _one_of, _positive_int, _xml_text
 # The pools' own helpers: a volume lives in a pool (private to the package, as
 # domains' _lookup is for screenshot.py and snapshots.py).
 from hypervisor.storage import _SAFE_PARSER, _lookup, _normal_path, _pool_identity, _running_pool
+from hypervisor.watching import run_watched
 
 VOLUME_FORMATS = frozenset({"qcow2", "raw"})
 SECTOR = 512  # disks are addressed in sectors: capacities are whole sectors
@@ -171,37 +171,19 @@ def _copy_watched(
     pool: libvirt.virStoragePool, name: str, xml: str, source: libvirt.virStorageVol, total: int,
     progress: Callable[[int, int], None],
 ) -> libvirt.virStorageVol:
-    """createXMLFrom in a thread while this one reports the target's growth.
+    """createXMLFrom while the new volume's growth is reported."""
 
-    The copy blocks in libvirt (the GIL is released meanwhile); ``progress`` runs
-    here, in the caller's thread, because it usually writes to the caller's
-    database connection. The thread's libvirt error is raised here.
-    """
-    outcome: dict[str, object] = {}
-
-    def copy() -> None:
-        try:
-            outcome["volume"] = pool.createXMLFrom(xml, source, 0)
-        except libvirt.libvirtError as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=copy, name=f"copy {name}", daemon=True)
-    thread.start()
-    while not _joined(thread, COPY_PROGRESS_SECONDS):
+    def report() -> None:
         try:
             copied = pool.storageVolLookupByName(name).info()[2]
         except libvirt.libvirtError:
-            continue  # not created yet, or gone with a failure the thread reports
+            return  # not created yet, or gone with a failure the copy reports
         progress(min(copied, total), total)
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]  # translated by the caller's libvirt_errors
+
+    volume = run_watched(lambda: pool.createXMLFrom(xml, source, 0), report, every=COPY_PROGRESS_SECONDS,
+                         name=f"copy {name}")
     progress(total, total)
-    return outcome["volume"]  # type: ignore[return-value]
-
-
-def _joined(thread: threading.Thread, seconds: float) -> bool:
-    thread.join(seconds)
-    return not thread.is_alive()
+    return volume
 
 
 UPLOAD_FORMATS = frozenset({"qcow2", "raw", "iso", "vmdk", "vdi", "vhdx", "vpc"})

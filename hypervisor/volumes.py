@@ -17,7 +17,6 @@ The pools themselves are hypervisor.storage's.
 from __future__ import annotations
 
 import posixpath
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -31,11 +30,17 @@ from hypervisor.specs import _one_of, _positive_int, _xml_text
 # The pools' own helpers: a volume lives in a pool (private to the package, as
 # domains' _lookup is for screenshot.py and snapshots.py).
 from hypervisor.storage import _SAFE_PARSER, _lookup, _normal_path, _pool_identity, _running_pool
+from hypervisor.watching import run_watched
 
 VOLUME_FORMATS = frozenset({"qcow2", "raw"})
 SECTOR = 512  # disks are addressed in sectors: capacities are whole sectors
 MAX_VOLUME_NAME_BYTES = 255  # a file name, on every Linux file system
 QCOW2_COMPAT = "1.1"
+# The formats libvirt's storage driver reads a volume as, and so copies from
+# (createXMLFrom runs ``qemu-img convert -f <the format libvirt probed>``).
+# libvirt 9.0 does not know vhdx: it reads such a file as raw, and a "copy"
+# would be the vhdx container's bytes as the guest's disk. Refused, not guessed.
+COPY_SOURCE_FORMATS = frozenset({"qcow2", "raw", "vmdk", "vdi", "vpc"})
 
 @dataclass(frozen=True)
 class VolumeInfo:
@@ -87,7 +92,7 @@ def create_volume(uri: str, pool: str, name: str, *, capacity_bytes: int, format
 
 def copy_volume(
     uri: str, pool: str, name: str, *, source_path: str, format: str, capacity_bytes: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    source_format: str | None = None, progress: Callable[[int, int], None] | None = None,
 ) -> VolumeInfo:
     """A full, standalone copy of the image at ``source_path`` as a new volume.
 
@@ -95,6 +100,12 @@ def copy_volume(
     flattened into it) and grown to ``capacity_bytes`` when that is larger than
     the source (None: the source's size; smaller is refused, it would cut the
     disk). A raw copy is preallocated like ``create_volume``'s.
+
+    The source is read as the format libvirt finds in it (vmdk, vdi, vpc...
+    are converted); ``source_format``, when given, is the format the caller
+    knows it to be (detected at upload): a source libvirt reads otherwise, or
+    a format it cannot read (``COPY_SOURCE_FORMATS``), is refused with
+    InvalidSpec before anything is written.
 
     libvirt copies only from a volume, so the source must be a file in some
     storage pool's directory on the host (an upload landed there); the pools
@@ -113,12 +124,20 @@ def copy_volume(
     _one_of("Volume format", format, VOLUME_FORMATS)
     if capacity_bytes is not None:
         _check_capacity(capacity_bytes)
+    if source_format is not None:
+        _one_of("Source format", source_format, COPY_SOURCE_FORMATS)
     source_path = _absolute_path("Source path", source_path)
     conn = get_connection(uri)
     libvirt_pool = _running_pool(conn, uri, pool)
     source = _volume_at(conn, uri, source_path)
     with libvirt_errors(uri):
         _type, source_capacity, source_allocation = source.info()
+        seen = _volume_xml_facts(source.XMLDesc(0))["format"]
+    if source_format is not None and seen != source_format:
+        raise InvalidSpec(
+            f"libvirt on {uri} reads {source_path} as {seen or 'an unknown format'}, not {source_format}: "
+            "copying it would not convert it. Nothing was copied."
+        )
     if capacity_bytes is None:
         capacity_bytes = source_capacity
     elif capacity_bytes < source_capacity:
@@ -153,37 +172,19 @@ def _copy_watched(
     pool: libvirt.virStoragePool, name: str, xml: str, source: libvirt.virStorageVol, total: int,
     progress: Callable[[int, int], None],
 ) -> libvirt.virStorageVol:
-    """createXMLFrom in a thread while this one reports the target's growth.
+    """createXMLFrom while the new volume's growth is reported."""
 
-    The copy blocks in libvirt (the GIL is released meanwhile); ``progress`` runs
-    here, in the caller's thread, because it usually writes to the caller's
-    database connection. The thread's libvirt error is raised here.
-    """
-    outcome: dict[str, object] = {}
-
-    def copy() -> None:
-        try:
-            outcome["volume"] = pool.createXMLFrom(xml, source, 0)
-        except libvirt.libvirtError as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=copy, name=f"copy {name}", daemon=True)
-    thread.start()
-    while not _joined(thread, COPY_PROGRESS_SECONDS):
+    def report() -> None:
         try:
             copied = pool.storageVolLookupByName(name).info()[2]
         except libvirt.libvirtError:
-            continue  # not created yet, or gone with a failure the thread reports
+            return  # not created yet, or gone with a failure the copy reports
         progress(min(copied, total), total)
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]  # translated by the caller's libvirt_errors
+
+    volume = run_watched(lambda: pool.createXMLFrom(xml, source, 0), report, every=COPY_PROGRESS_SECONDS,
+                         name=f"copy {name}")
     progress(total, total)
-    return outcome["volume"]  # type: ignore[return-value]
-
-
-def _joined(thread: threading.Thread, seconds: float) -> bool:
-    thread.join(seconds)
-    return not thread.is_alive()
+    return volume
 
 
 UPLOAD_FORMATS = frozenset({"qcow2", "raw", "iso", "vmdk", "vdi", "vhdx", "vpc"})

@@ -4,7 +4,7 @@ Services name them ("vm.start") in job_create and never import this module."""
 from celery import shared_task
 
 from core.jobs import JobRun, job_task
-from vms.services import disks, lifecycle, snapshots, sync, templates
+from vms.services import disks, lifecycle, migration, snapshots, sync, templates
 
 
 @job_task(name="vm.create", on_failure=lifecycle.vm_create_failed)
@@ -45,6 +45,11 @@ def vm_resume_task(run: JobRun) -> None:
 @job_task(name="vm.delete", on_failure=lifecycle.vm_action_failed)
 def vm_delete_task(run: JobRun) -> None:
     lifecycle.vm_delete_run(run)
+
+
+@job_task(name="vm.migrate", on_failure=migration.vm_migrate_failed)
+def vm_migrate_task(run: JobRun, source_id: int, destination_id: int, policy: str) -> None:
+    migration.vm_migrate_run(run, source_id, destination_id, policy)
 
 
 @job_task(name="vm.snapshot_create", on_failure=snapshots.snapshot_failed)

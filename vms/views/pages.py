@@ -33,7 +33,7 @@ from vms import selectors
 from vms.choices import OsFamily, VmStatus
 from vms.filters import VmFilterSet
 from vms.forms import RunOnceForm
-from vms.models import OperatingSystem, Vm
+from vms.models import OperatingSystem, Vm, VmInitialization
 from vms.services import lifecycle
 from vms.permissions import vm_may, vm_require
 from vms.services.screenshot import vm_screenshot_png, vm_shows_screen
@@ -171,6 +171,7 @@ def vm_detail(request, pk: int):
         "may_see_screen": vm_may(request.user, "screenshot", vm),
         "screen_refresh": SCREEN_REFRESH_SECONDS,
         "windows": vm.os_type.family == OsFamily.WINDOWS,
+        "first_boot": VmInitialization.objects.filter(vm=vm).first(),
     })
 
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vms', '0005_vm_from_template'),
+        ('vms', '0007_vm_initialization'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

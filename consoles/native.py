@@ -1,0 +1,121 @@
+"""Files that open a VM's console in a native client: remote-viewer's ``.vv``
+(VNC or SPICE) and, for Windows guests, ``.rdp``.
+
+A ``.vv`` file carries a fresh one-time password set on the VM's graphics
+server through libvirt (``hypervisor.graphics``) for
+``CONSOLE_CLIENT_PASSWORD_SECONDS``: the file is worth nothing after that,
+and each download replaces the previous file's password. It names only what
+the client needs to connect (protocol, address, port, password, a title).
+Who may download it is the console's rule (``vms.permissions``, action
+``console``); each download is an Event.
+"""
+
+from __future__ import annotations
+
+import configparser
+import io
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+import hypervisor
+from core.errors import Conflict, HypervisorUnavailable
+from core.events import event_record
+from hypervisor.graphics import GraphicsEndpoint, graphics_endpoint, random_graphics_password, set_graphics_password
+from vms.models import Vm
+from vms.permissions import vm_require
+from vms.services.screenshot import no_screen_because
+
+
+@dataclass(frozen=True)
+class ClientFile:
+    filename: str
+    content: str
+    content_type: str
+
+
+VV_CONTENT_TYPE = "application/x-virt-viewer"
+
+
+def vm_graphics_protocol(vm: Vm) -> str:
+    """The graphics protocol the VM runs with now: a Run Once start may have
+    chosen another than the VM's own."""
+    return (vm.run_once or {}).get("console") or vm.console
+
+
+def client_address(vm: Vm, endpoint: GraphicsEndpoint) -> str:
+    """The address a client connects to for ``endpoint`` on the VM's host.
+
+    A server listening on the host's loopback is reachable only from that
+    machine: fine when the host is the portal's own machine (a local URI),
+    a Conflict otherwise. A wildcard listen means the host's own name."""
+    listen = ipaddress.ip_address(endpoint.listen)
+    remote_host = urlsplit(vm.host.uri).hostname
+    if listen.is_loopback:
+        if remote_host:
+            raise Conflict(f"The console of VM {vm.name} listens only inside its host {vm.host.name}; "
+                           "a native client cannot reach it. Use the console in the browser.")
+        return endpoint.listen
+    if listen.is_unspecified:
+        return remote_host or vm.host.hostname or "127.0.0.1"
+    return endpoint.listen
+
+
+def console_vv_file(*, vm: Vm, user, client: str = "") -> ClientFile:
+    """A remote-viewer file for the VM's console with a one-time password,
+    for whoever may use the console (403 for others, 409 without a screen,
+    503 when the host does not answer). ``client`` (the requester's address)
+    goes into the Event."""
+    vm_require(user, "console", vm)
+    if reason := no_screen_because(vm):
+        raise Conflict(reason)
+    protocol = vm_graphics_protocol(vm)
+    password = random_graphics_password(protocol)
+    try:
+        endpoint = graphics_endpoint(vm.host.uri, str(vm.uuid), protocol)
+        address = client_address(vm, endpoint)
+        valid_to = set_graphics_password(vm.host.uri, str(vm.uuid), protocol, password,
+                                         valid_for_seconds=settings.CONSOLE_CLIENT_PASSWORD_SECONDS)
+    except hypervisor.Conflict as error:
+        raise Conflict(f"The console of VM {vm.name} cannot be opened now: {error.message}") from error
+    except hypervisor.HypervisorError as error:
+        raise HypervisorUnavailable(f"The console of VM {vm.name} could not be prepared: {error.message}") from error
+
+    ini = configparser.RawConfigParser()
+    ini.optionxform = str  # remote-viewer's keys are case-sensitive
+    ini["virt-viewer"] = {
+        "type": protocol,
+        "host": address,
+        "port": str(endpoint.port),
+        "password": password,
+        # remote-viewer removes the file once it has read it.
+        "delete-this-file": "1",
+        "title": f"{vm.name} - Shift+F12 releases the cursor",
+        "release-cursor": "shift+f12",
+        "secure-attention": "ctrl+alt+end",
+    }
+    if protocol == "spice" and endpoint.tls_port:
+        ini["virt-viewer"]["tls-port"] = str(endpoint.tls_port)
+    out = io.StringIO()
+    ini.write(out, space_around_delimiters=False)
+
+    until = valid_to.strftime("%H:%M:%S UTC")
+    event_record(code="console.client_file", user=user, target=vm,
+                 message=f"{_who(user)} downloaded a remote-viewer file for the {protocol.upper()} console of "
+                         f"VM {vm.name}{_from(client)}; its password works until {until}.")
+    return ClientFile(filename=f"{_safe_name(vm.name)}.vv", content=out.getvalue(), content_type=VV_CONTENT_TYPE)
+
+
+def _who(user) -> str:
+    return user.get_username() if user and user.is_authenticated else "Someone"
+
+
+def _from(client: str) -> str:
+    return f" from {client}" if client else ""
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "console"

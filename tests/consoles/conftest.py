@@ -1,0 +1,7 @@
+"""Fixtures the console tests share: the VM pages' simulated world and a VM
+running on the real libvirtd (tests/consoles/support.py)."""
+
+from tests.consoles.support import real_vm
+from tests.vms.test_views import cluster, fresh_simulated_hosts, host
+
+__all__ = ["cluster", "fresh_simulated_hosts", "host", "real_vm"]

@@ -1,6 +1,11 @@
 """Files that open a VM's console in a native client: remote-viewer's ``.vv``
 (VNC or SPICE) and, for Windows guests, ``.rdp``.
 
+An ``.rdp`` file points the client at the guest's own address, as its QEMU
+guest agent reports it (``hypervisor.guest_addresses``); without an agent
+answering there is no address to give, and the refusal says what to do.
+Windows asks for its own credentials: the file holds no secret.
+
 A ``.vv`` file carries a fresh one-time password set on the VM's graphics
 server through libvirt (``hypervisor.graphics``) for
 ``CONSOLE_CLIENT_PASSWORD_SECONDS``: the file is worth nothing after that,
@@ -24,7 +29,9 @@ from django.conf import settings
 import hypervisor
 from core.errors import Conflict, HypervisorUnavailable
 from core.events import event_record
+from hypervisor.guest_addresses import domain_guest_addresses
 from hypervisor.graphics import GraphicsEndpoint, graphics_endpoint, random_graphics_password, set_graphics_password
+from vms.choices import VmStatus
 from vms.models import Vm
 from vms.permissions import vm_require
 from vms.services.screenshot import no_screen_because
@@ -38,6 +45,8 @@ class ClientFile:
 
 
 VV_CONTENT_TYPE = "application/x-virt-viewer"
+RDP_CONTENT_TYPE = "application/x-rdp"
+RDP_PORT = 3389
 
 
 def vm_graphics_protocol(vm: Vm) -> str:
@@ -107,6 +116,36 @@ def console_vv_file(*, vm: Vm, user, client: str = "") -> ClientFile:
                  message=f"{_who(user)} downloaded a remote-viewer file for the {protocol.upper()} console of "
                          f"VM {vm.name}{_from(client)}; its password works until {until}.")
     return ClientFile(filename=f"{_safe_name(vm.name)}.vv", content=out.getvalue(), content_type=VV_CONTENT_TYPE)
+
+
+def console_rdp_file(*, vm: Vm, user, client: str = "") -> ClientFile:
+    """An RDP file for a running Windows guest, pointing at the address its
+    guest agent reports (403 as the console, 409 for another OS, a VM not
+    running, or no agent answering: saying what to do)."""
+    vm_require(user, "console", vm)
+    if vm.os_type.family != "windows":
+        raise Conflict(f"VM {vm.name} runs {vm.os_type.name}, not Windows: RDP files are for Windows guests. "
+                       "Use its console in the browser or the remote-viewer file.")
+    if vm.status != VmStatus.UP or vm.host_id is None:
+        raise Conflict(f"VM {vm.name} is {VmStatus.label(vm.status).lower()}: RDP needs it running.")
+    try:
+        addresses = domain_guest_addresses(vm.host.uri, str(vm.uuid))
+    except hypervisor.Conflict as error:
+        raise Conflict(f"The address of VM {vm.name} is not known: {error.message} Install the QEMU guest "
+                       "agent in Windows (virtio-win guest tools) and start it, or connect your RDP client to "
+                       "the address Windows shows in its network settings.") from error
+    except hypervisor.HypervisorError as error:
+        raise HypervisorUnavailable(f"The address of VM {vm.name} could not be read: {error.message}") from error
+    if not addresses:
+        raise Conflict(f"The guest agent of VM {vm.name} reports no network address yet: the guest may still be "
+                       "starting its network. Try again in a moment.")
+    address = addresses[0].address
+    host = f"[{address}]" if addresses[0].version == 6 else address
+    lines = [f"full address:s:{host}:{RDP_PORT}", "prompt for credentials:i:1", "screen mode id:i:2", ""]
+    event_record(code="console.client_file", user=user, target=vm,
+                 message=f"{_who(user)} downloaded an RDP file for VM {vm.name} ({address}){_from(client)}.")
+    # Windows' client reads CRLF lines.
+    return ClientFile(filename=f"{_safe_name(vm.name)}.rdp", content="\r\n".join(lines), content_type=RDP_CONTENT_TYPE)
 
 
 def _who(user) -> str:

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
-from consoles.client_views import VmConsoleVvView
+from consoles.client_views import VmConsoleRdpView, VmConsoleVvView
 from core.api.views import EventViewSet, JobViewSet
 from vms.api.disks import VmDiskViewSet
 from vms.api.snapshots import VmSnapshotViewSet
@@ -43,5 +43,6 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("vms/<int:pk>/screenshot.png", VmViewSet.as_view({"get": "screenshot"}), name="vm-screenshot"),
     path("vms/<int:pk>/console.vv", VmConsoleVvView.as_view(), name="vm-console-vv"),
+    path("vms/<int:pk>/console.rdp", VmConsoleRdpView.as_view(), name="vm-console-rdp"),
     path("", include(router.urls)),
 ]

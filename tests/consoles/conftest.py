@@ -2,6 +2,6 @@
 running on the real libvirtd (tests/consoles/support.py)."""
 
 from tests.consoles.support import real_vm
-from tests.vms.test_views import cluster, fresh_simulated_hosts, host
+from tests.vms.test_views import cluster, fresh_simulated_hosts, host, network
 
-__all__ = ["cluster", "fresh_simulated_hosts", "host", "real_vm"]
+__all__ = ["cluster", "fresh_simulated_hosts", "host", "network", "real_vm"]

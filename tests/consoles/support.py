@@ -34,9 +34,10 @@ def real_vm(libvirtd: str, guest_disk: Path, tmp_path: Path) -> Iterator[Callabl
     info = read_host_info(libvirtd)
     made: list[str] = []
 
-    def make(name: str, *, console: str = "vnc", owner=None, video: str = "vga") -> Vm:
-        vm = Vm.objects.create(name=name, cluster=cluster, data_center=cluster.data_center,
-                               os_type=OperatingSystemFactory(short_id="linux-generic", name="Linux"),
+    def make(name: str, *, console: str = "vnc", owner=None, video: str = "vga", windows: bool = False) -> Vm:
+        os_type = (OperatingSystemFactory(short_id="win2k22", name="Windows Server 2022", family="windows")
+                   if windows else OperatingSystemFactory(short_id="linux-generic", name="Linux"))
+        vm = Vm.objects.create(name=name, cluster=cluster, data_center=cluster.data_center, os_type=os_type,
                                memory_mb=256, console=console, status=VmStatus.UP, host=host, owner=owner,
                                uuid=uuidlib.uuid4())
         spec = DomainSpec(

@@ -1,7 +1,8 @@
-"""remote-viewer files on the real libvirtd: the file's one-time password
-opens the guest's real QEMU VNC server (an RFB authentication, as a viewer
-does it) until it expires, and not afterwards; a new download replaces it;
-the server admits nobody before a file is downloaded."""
+"""Native client files on the real libvirtd: a remote-viewer file's one-time
+password opens the guest's real QEMU VNC server (an RFB authentication, as a
+viewer does it) until it expires, and not afterwards; a new download replaces
+it; the server admits nobody before a file is downloaded. An RDP file for a
+guest without a guest agent is refused, saying what to do."""
 
 from __future__ import annotations
 
@@ -64,3 +65,12 @@ def test_a_new_download_replaces_the_previous_files_password(logged_in, real_vm,
 
 def response_text(fields: dict[str, str]) -> str:
     return "\n".join(fields.values())
+
+
+def test_an_rdp_file_needs_the_guest_agent_and_says_so(api, real_vm):
+    vm = real_vm("rdp-no-agent", windows=True)  # the tiny guest runs no guest agent
+    answer = api.get(f"/api/v1/vms/{vm.pk}/console.rdp")
+    assert answer.status_code == 409, answer.content
+    detail = answer.json()["detail"]
+    assert detail.startswith(f"The address of VM {vm.name} is not known: The guest agent")
+    assert "Install the QEMU guest agent in Windows" in detail

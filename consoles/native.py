@@ -7,7 +7,7 @@ answering there is no address to give, and the refusal says what to do.
 Windows asks for its own credentials: the file holds no secret.
 
 A ``.vv`` file carries a fresh one-time password set on the VM's graphics
-server through libvirt (``hypervisor.graphics``) for
+server through libvirt (``hypervisor.consoles``) for
 ``CONSOLE_CLIENT_PASSWORD_SECONDS``: the file is worth nothing after that,
 and each download replaces the previous file's password. It names only what
 the client needs to connect (protocol, address, port, password, a title).
@@ -30,7 +30,9 @@ import hypervisor
 from core.errors import Conflict, HypervisorUnavailable
 from core.events import event_record
 from hypervisor.guest_addresses import domain_guest_addresses
-from hypervisor.graphics import GraphicsEndpoint, graphics_endpoint, random_graphics_password, set_graphics_password
+from consoles.services import vm_graphics_protocol
+from hypervisor.consoles import ConsoleAddress, domain_console_address, set_graphics_password
+from hypervisor.specs import random_graphics_password
 from vms.choices import VmStatus
 from vms.models import Vm
 from vms.permissions import vm_require
@@ -49,28 +51,20 @@ RDP_CONTENT_TYPE = "application/x-rdp"
 RDP_PORT = 3389
 
 
-def vm_graphics_protocol(vm: Vm) -> str:
-    """The graphics protocol the VM runs with now: a Run Once start may have
-    chosen another than the VM's own."""
-    return (vm.run_once or {}).get("console") or vm.console
-
-
-def client_address(vm: Vm, endpoint: GraphicsEndpoint) -> str:
-    """The address a client connects to for ``endpoint`` on the VM's host.
+def client_address(vm: Vm, address: ConsoleAddress) -> str:
+    """The address a native client connects to for the console at ``address``.
 
     A server listening on the host's loopback is reachable only from that
     machine: fine when the host is the portal's own machine (a local URI),
-    a Conflict otherwise. A wildcard listen means the host's own name."""
-    listen = ipaddress.ip_address(endpoint.listen)
-    remote_host = urlsplit(vm.host.uri).hostname
-    if listen.is_loopback:
-        if remote_host:
-            raise Conflict(f"The console of VM {vm.name} listens only inside its host {vm.host.name}; "
-                           "a native client cannot reach it. Use the console in the browser.")
-        return endpoint.listen
-    if listen.is_unspecified:
-        return remote_host or vm.host.hostname or "127.0.0.1"
-    return endpoint.listen
+    a Conflict otherwise (the browser's console goes through the portal)."""
+    try:
+        loopback = ipaddress.ip_address(address.host).is_loopback
+    except ValueError:
+        loopback = False  # a host name: reachable as far as we can tell
+    if loopback and urlsplit(vm.host.uri).hostname:
+        raise Conflict(f"The console of VM {vm.name} listens only inside its host {vm.host.name}; "
+                       "a native client cannot reach it. Use the console in the browser.")
+    return address.host
 
 
 def console_vv_file(*, vm: Vm, user, client: str = "") -> ClientFile:
@@ -84,8 +78,8 @@ def console_vv_file(*, vm: Vm, user, client: str = "") -> ClientFile:
     protocol = vm_graphics_protocol(vm)
     password = random_graphics_password(protocol)
     try:
-        endpoint = graphics_endpoint(vm.host.uri, str(vm.uuid), protocol)
-        address = client_address(vm, endpoint)
+        console = domain_console_address(vm.host.uri, str(vm.uuid), protocol)
+        address = client_address(vm, console)
         valid_to = set_graphics_password(vm.host.uri, str(vm.uuid), protocol, password,
                                          valid_for_seconds=settings.CONSOLE_CLIENT_PASSWORD_SECONDS)
     except hypervisor.Conflict as error:
@@ -98,7 +92,7 @@ def console_vv_file(*, vm: Vm, user, client: str = "") -> ClientFile:
     ini["virt-viewer"] = {
         "type": protocol,
         "host": address,
-        "port": str(endpoint.port),
+        "port": str(console.port),
         "password": password,
         # remote-viewer removes the file once it has read it.
         "delete-this-file": "1",
@@ -106,8 +100,6 @@ def console_vv_file(*, vm: Vm, user, client: str = "") -> ClientFile:
         "release-cursor": "shift+f12",
         "secure-attention": "ctrl+alt+end",
     }
-    if protocol == "spice" and endpoint.tls_port:
-        ini["virt-viewer"]["tls-port"] = str(endpoint.tls_port)
     out = io.StringIO()
     ini.write(out, space_around_delimiters=False)
 

@@ -268,7 +268,7 @@ def _build_graphics(devices: etree._Element, graphics: GraphicsSpec) -> None:
     elif graphics.locked:
         # A random password (never known to anyone) that expired long ago:
         # QEMU starts with password authentication on and admits nobody until
-        # hypervisor.graphics sets a one-time password on the running domain.
+        # hypervisor.consoles sets a one-time password on the running domain.
         element.set("passwd", random_graphics_password(graphics.type))
         element.set("passwdValidTo", GRAPHICS_LOCKED_VALID_TO)
     etree.SubElement(element, "listen", type="address", address=graphics.listen)

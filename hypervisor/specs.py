@@ -315,7 +315,7 @@ class GraphicsSpec:
     password: str | None = None
     # Locked: password authentication on, with a random password that expired
     # long ago, so nobody gets in until a one-time password is set on the
-    # running domain (hypervisor.graphics).
+    # running domain (hypervisor.consoles).
     locked: bool = False
 
     def __post_init__(self) -> None:

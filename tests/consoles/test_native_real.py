@@ -12,7 +12,7 @@ import time
 import pytest
 
 from core.models import Event
-from hypervisor.graphics import graphics_endpoint
+from hypervisor.consoles import domain_console_address
 from tests.consoles.rfb import vnc_password_works
 
 pytestmark = [pytest.mark.real, pytest.mark.django_db]
@@ -32,8 +32,8 @@ def vv_of(response) -> dict[str, str]:
 def test_the_vv_files_password_opens_the_vnc_server_until_it_expires(api, real_vm, libvirtd, settings, alice):
     settings.CONSOLE_CLIENT_PASSWORD_SECONDS = 3
     vm = real_vm("vv", owner=alice)
-    endpoint = graphics_endpoint(libvirtd, str(vm.uuid), "vnc")
-    assert not vnc_password_works(endpoint.listen, endpoint.port, "")  # locked from the start
+    endpoint = domain_console_address(libvirtd, str(vm.uuid), "vnc")
+    assert not vnc_password_works(endpoint.host, endpoint.port, "")  # locked from the start
 
     fields = vv_of(api.get(f"/api/v1/vms/{vm.pk}/console.vv"))
     assert set(fields) == {"type", "host", "port", "password", "delete-this-file", "title", "release-cursor",

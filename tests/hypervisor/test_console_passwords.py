@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from hypervisor import DomainSpec, GraphicsSpec, InvalidSpec, build_domain_xml, parse_domain_xml
-from hypervisor.graphics import set_graphics_password
+from hypervisor.consoles import set_graphics_password
 from hypervisor.specs import GRAPHICS_LOCKED_VALID_TO, random_graphics_password
 
 

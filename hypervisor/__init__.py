@@ -77,6 +77,7 @@ from hypervisor.storage import (
     remove_pool,
 )
 from hypervisor.volumes import (
+    COPY_SOURCE_FORMATS,
     VolumeInfo,
     copy_volume,
     create_volume,
@@ -96,7 +97,7 @@ __all__ = [
     "network_info", "parse_network_xml", "remove_network",
     "PoolInfo", "PoolSpec", "VolumeInfo", "build_pool_xml", "ensure_dir_pool", "list_pools",
     "list_volumes", "parse_pool_xml", "pool_info", "remove_pool",
-    "copy_volume", "create_volume", "delete_volume", "overlay_volume", "resize_volume", "upload_volume",
+    "COPY_SOURCE_FORMATS", "copy_volume", "create_volume", "delete_volume", "overlay_volume", "resize_volume", "upload_volume",
     "volume_by_path",
     "ConsoleAddress", "domain_console_address", "graphics_password_protected", "set_graphics_password",
     "domain_screenshot_png", "domain_state_reason", "domain_summary", "domain_xml_inactive",

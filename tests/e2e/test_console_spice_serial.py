@@ -45,13 +45,21 @@ def test_a_spice_vm_opens_in_spice_html5(page, api, world, console_proxy):  # no
     vm = create_vm(api, world, f"spice-{os.getpid()}", console="spice")
     wait_for_text(serial_log(vm), "GUEST READY", timeout=90)
     log_in(page)
-    page.goto(f"/vms/{vm.pk}/console/")
-    expect(page.locator("body[data-console-state=connected]")).to_have_count(1, timeout=30_000)
-    expect(page.locator("[data-console-status]")).to_have_text("Connected")
+    page.goto(f"/vms/{vm.pk}/")
+    # The VM page offers the console, the serial console and remote-viewer's file for SPICE.
+    expect(page.locator("[data-client-file=vv]")).to_have_text("SPICE in remote-viewer")
+    expect(page.locator("[data-serial-link]")).to_have_count(1)
+    screenshot(page, "console-vm-page-links")
+    with page.context.expect_page() as opened:
+        page.click("[data-console-link]")
+    console = opened.value
+    console.on("pageerror", lambda error: pytest.fail(f"JavaScript error on the console page: {error}"))
+    expect(console.locator("body[data-console-state=connected]")).to_have_count(1, timeout=30_000)
+    expect(console.locator("[data-console-status]")).to_have_text("Connected")
     # The display channel draws the guest's screen into a canvas of its own.
-    expect(page.locator("#console-screen canvas")).to_have_count(1, timeout=15_000)
+    expect(console.locator("#console-screen canvas")).to_have_count(1, timeout=15_000)
     time.sleep(1.5)
-    screenshot(page, "console-spice")
+    screenshot(console, "console-spice")
     assert Event.objects.filter(code="console.opened", target_id=str(vm.pk)).exists()
 
 

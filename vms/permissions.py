@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.errors import PermissionDenied
-from core.permissions import has_permission, user_ids_allowed
-from vms.models import Vm
+from core.permissions import has_permission, is_system_admin, user_ids_allowed
+from vms.models import Vm, VmDisk
 
 
 @dataclass(frozen=True)
@@ -67,3 +67,21 @@ def vm_user_ids_allowed(action: str, vm: Vm) -> set[int]:
     its owner and everyone granted; whom a live update about it goes to."""
     ids = set().union(*(user_ids_allowed(grant, vm) for grant in VM_ACTIONS[action].grants))
     return ids | ({vm.owner_id} if vm.owner_id is not None else set())
+
+
+def floating_disk_may(user, disk: VmDisk) -> bool:
+    """A floating disk (detached, no VM) is seen, attached and removed by the
+    system admins and by its owner (the owner of the VM it left)."""
+    if not (user and user.is_authenticated):
+        return False
+    return (disk.owner_id is not None and disk.owner_id == user.pk) or is_system_admin(user)
+
+
+def floating_disks_visible_to(user):
+    """The floating disks ``user`` may see (floating_disk_may's rule, as a query)."""
+    floating = VmDisk.objects.filter(vm=None).select_related("storage_domain", "owner")
+    if is_system_admin(user):
+        return floating
+    if not (user and user.is_authenticated):
+        return floating.none()
+    return floating.filter(owner=user)

@@ -77,6 +77,21 @@ def vm_disk_remove_task(run: JobRun, disk_id: int) -> None:
     disks.disk_remove_run(run, disk_id)
 
 
+@job_task(name="vm.disk_add", on_failure=disks.disk_add_failed)
+def vm_disk_add_task(run: JobRun, disk_id: int) -> None:
+    disks.disk_add_run(run, disk_id)
+
+
+@job_task(name="vm.disk_move", on_failure=disks.disk_failed)
+def vm_disk_move_task(run: JobRun, disk_id: int, domain_id: int) -> None:
+    disks.disk_move_run(run, disk_id, domain_id)
+
+
+@job_task(name="vm.floating_disk_remove", on_failure=disks.floating_disk_failed)
+def vm_floating_disk_remove_task(run: JobRun, disk_id: int) -> None:
+    disks.floating_disk_remove_run(run, disk_id)
+
+
 @shared_task(name="vms.reconcile", ignore_result=True)
 def vms_reconcile_task() -> None:
     sync.vms_reconcile_all()

@@ -8,7 +8,7 @@ from rest_framework.routers import DefaultRouter
 from consoles.api import VmConsoleTicketView
 from consoles.client_views import VmConsoleRdpView, VmConsoleVvView
 from core.api.views import EventViewSet, JobViewSet
-from vms.api.disks import VmDiskViewSet
+from vms.api.disks import FloatingDiskViewSet, VmDiskViewSet
 from vms.api.maintenance import HostMaintenancePlanView
 from vms.api.snapshots import VmSnapshotViewSet
 from vms.api.templates import TemplateViewSet
@@ -33,6 +33,7 @@ router.register("operatingsystems", OperatingSystemViewSet, basename="operatings
 router.register("instancetypes", InstanceTypeViewSet, basename="instancetype")
 router.register("vms", VmViewSet, basename="vm")
 router.register(r"vms/(?P<vm_pk>[0-9]+)/disks", VmDiskViewSet, basename="vm-disk")
+router.register("disks", FloatingDiskViewSet, basename="disk")
 router.register(r"vms/(?P<vm_pk>[0-9]+)/snapshots", VmSnapshotViewSet, basename="vm-snapshot")
 router.register("templates", TemplateViewSet, basename="template")
 router.register("jobs", JobViewSet, basename="job")

@@ -190,6 +190,7 @@ SPECTACULAR_SETTINGS = {
         "DiskInterfaceEnum": "vms.choices.DISK_INTERFACE_CHOICES",
         "NicModelEnum": "vms.choices.NIC_MODEL_CHOICES",
         "ConsoleTypeEnum": "vms.choices.CONSOLE_TYPE_CHOICES",
+        "MigrationPolicyEnum": "inventory.choices.MIGRATION_POLICY_CHOICES",
         "DiskAllocationEnum": "vms.choices.DISK_ALLOCATION_CHOICES",
     },
 }

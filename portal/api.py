@@ -6,6 +6,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
 from consoles.api import VmConsoleTicketView
+from consoles.client_views import VmConsoleRdpView, VmConsoleVvView
 from core.api.views import EventViewSet, JobViewSet
 from vms.api.disks import FloatingDiskViewSet, VmDiskViewSet
 from vms.api.maintenance import HostMaintenanceCancelView, HostMaintenancePlanView, HostMaintenanceView
@@ -45,6 +46,8 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("vms/<int:pk>/screenshot.png", VmViewSet.as_view({"get": "screenshot"}), name="vm-screenshot"),
     path("vms/<int:pk>/console/", VmConsoleTicketView.as_view(), name="vm-console"),
+    path("vms/<int:pk>/console.vv", VmConsoleVvView.as_view(), name="vm-console-vv"),
+    path("vms/<int:pk>/console.rdp", VmConsoleRdpView.as_view(), name="vm-console-rdp"),
     path("hosts/<int:pk>/maintenance-plan/", HostMaintenancePlanView.as_view(), name="host-maintenance-plan"),
     path("hosts/<int:pk>/maintenance/", HostMaintenanceView.as_view(), name="host-maintenance"),
     path("hosts/<int:pk>/maintenance/cancel/", HostMaintenanceCancelView.as_view(), name="host-maintenance-cancel"),

@@ -43,7 +43,11 @@ def test_the_console_page_shows_the_guests_screen_and_types_into_it(page, api, w
     vm = create_vm(api, world, f"console-{os.getpid()}")
     wait_for_text(serial_log(vm), "GUEST READY", timeout=90)
     log_in(page)
+    page.goto("/vms/")
+    expect(page.locator(f"a[data-console-link][href='/vms/{vm.pk}/console/']")).to_have_count(1)
+    screenshot(page, "console-vm-list")
     page.goto(f"/vms/{vm.pk}/")
+    screenshot(page, "console-vm-page")
     with page.context.expect_page() as opened:
         page.click("[data-console-link]")  # one click from the VM page, in its own tab
     console = opened.value
@@ -88,6 +92,7 @@ def test_the_console_page_shows_the_guests_screen_and_types_into_it(page, api, w
                              [admin_id])
     expect(console.locator("body[data-console-state=waiting]")).to_have_count(1, timeout=10_000)
     expect(console.locator("[data-console-message]")).to_contain_text("connects by itself when it runs")
+    screenshot(console, "console-waiting")
     outside_playwrights_loop(publish, {"type": "vm", "id": vm.pk, "status": "up", "label": "Up",
                                        "host": vm.host_id + 1000}, [admin_id])
     expect(console.locator("body[data-console-state=connected]")).to_have_count(1, timeout=20_000)

@@ -102,6 +102,8 @@ GOLDEN_CASES: dict[str, tuple[VmPlan, HostTraits]] = {
             description="Alice's desktop <for> testing & \"quotes\"",
             smbios_serial="win10-desk",
             metadata={"vm-id": "17", "owner": "alice"},
+            max_memory_mb=16384,  # grows live by DIMMs: one flat guest NUMA cell
+            max_vcpus=8,  # four sockets of two cores; two run at start
         ),
         KVM,
     ),
@@ -122,6 +124,9 @@ GOLDEN_CASES: dict[str, tuple[VmPlan, HostTraits]] = {
             smbios_serial="debian-web",
             smbios_family="acpi-poweroff",
             metadata={"vm-id": "18"},
+            boot_order=("hd", "cdrom", "network"),  # the disk, an empty CD-ROM drive, then PXE from the NIC
+            max_memory_mb=8192,
+            max_vcpus=8,
         ),
         TCG,
     ),
@@ -137,6 +142,8 @@ GOLDEN_CASES: dict[str, tuple[VmPlan, HostTraits]] = {
             nics=(PlannedNic("52:54:00:10:00:03", network="default"),),
             console="vnc",  # ignored: high performance is headless
             metadata={"vm-id": "19"},
+            max_memory_mb=24576,  # ignored: pinned vCPUs and bound memory are not hot-plugged
+            max_vcpus=16,
         ),
         KVM_TWO_CELLS,
     ),

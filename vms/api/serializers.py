@@ -86,6 +86,18 @@ class PlacementField(serializers.JSONField):
         super().__init__(read_only=True, **kwargs)
 
 
+@extend_schema_field({
+    "type": "object", "nullable": True,
+    "description": "Changes waiting for the next start: {setting: {value, reason}}; null when none.",
+    "additionalProperties": {"type": "object", "properties": {
+        "value": {}, "reason": {"type": "string"},
+    }},
+})
+class NextRunField(serializers.JSONField):
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+
 # Where the API differs from the wizard's steps, each once: the rest of the
 # wizard's inputs are the API's as they are (serializer_from_form).
 VM_API_OVERRIDES = {
@@ -121,6 +133,12 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
     placement = PlacementField()
     template_version = serializers.SerializerMethodField()
     vcpus = serializers.IntegerField(read_only=True)
+    boot_order = serializers.CharField(read_only=True, help_text="Boot devices, first to last: hd,cdrom,network.")
+    max_memory_mb = serializers.IntegerField(read_only=True, allow_null=True,
+                                             help_text="While it runs, memory grows live up to this.")
+    max_vcpus = serializers.IntegerField(read_only=True, allow_null=True,
+                                         help_text="While it runs, vCPUs change live up to this.")
+    next_run = NextRunField()
 
     class Meta:
         model = Vm
@@ -129,7 +147,7 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
             "os_type", "instance_type", "optimization", "memory_mb", "memory_guaranteed_mb", "cpu_sockets",
             "cpu_cores", "cpu_threads", "vcpus", "provisioning", "disks", "nics", "console", "pin_host",
             "pinned_host", "start", "status", "status_reason", "host", "owner", "origin", "placement",
-            "created_at",
+            "boot_order", "max_memory_mb", "max_vcpus", "next_run", "created_at",
         ]
         read_only_fields = ["uuid", "data_center", "status", "status_reason", "origin", "created_at"]
 

@@ -1,9 +1,21 @@
 """Editing a VM's own settings (issue 9, "Editing a VM"), checked by the same
 rules as its creation (vms.services.requests.vm_settings_check).
 
-This first piece edits a VM that is down: the rows change at once. A running
-VM's edits (live changes and the next-run configuration) are not done yet and
-are refused with 409 rather than half-applied."""
+A VM that is down changes at once. A running one (up or paused) takes each
+change the way it can:
+
+- at once, in the rows: its name, description and guaranteed memory (the
+  portal's own figures; the domain's name follows at the next start);
+- live, by a job: more memory up to the ceiling its domain was defined with
+  (a DIMM plugged in), and more or fewer vCPUs by whole sockets up to its
+  ceiling (``vms.services.definition.live_maximums``, ``hypervisor.hotplug``);
+- at the next start, kept meanwhile as its next-run configuration
+  (``Vm.next_run``, with the reason for each): everything else, what goes
+  beyond a ceiling, less memory, and whatever libvirt refuses live.
+
+The next start applies the next-run configuration to the rows before the VM
+is placed (``vm_next_run_apply``, called by lifecycle's start), so the
+scheduler sees what will run."""
 
 from __future__ import annotations
 
@@ -13,21 +25,38 @@ from django.db import transaction
 
 from core.errors import Conflict
 from core.events import event_record
+from core.jobs import JobRun, job_create
+from core.models import Job, Severity
+import hypervisor
+from hypervisor import HypervisorError
 from vms.choices import VmStatus
-from vms.models import Vm
-from vms.services.requests import TOPOLOGY_FIELDS, Errors, VmRequest, vm_settings_check
+from vms.models import Vm, vcpu_count
+from vms.services.requests import TOPOLOGY_FIELDS, Errors, VmRequest, boot_order_devices, vm_settings_check
 
 # The settings an edit may change, as named on Vm and in VmRequest.
 EDITABLE_FIELDS = (
     "name", "description", "memory_mb", "memory_guaranteed_mb", "cpu_sockets", "cpu_cores", "cpu_threads",
-    "optimization", "console",
+    "optimization", "console", "boot_order",
 )
+EDITABLE_DOWN = (VmStatus.DOWN,)
+EDITABLE_RUNNING = (VmStatus.UP, VmStatus.PAUSED)
+# On a running VM: what only the portal reads, so it changes at once.
+AT_ONCE = ("name", "description", "memory_guaranteed_mb")
+CPU_FIELDS = ("cpu_sockets", "cpu_cores", "cpu_threads")
+NEXT_START = "Takes effect at the next start."
+LABELS = {
+    "name": "Name", "description": "Description", "memory_mb": "Memory (MiB)",
+    "memory_guaranteed_mb": "Guaranteed memory (MiB)", "cpu_sockets": "Sockets", "cpu_cores": "Cores per socket",
+    "cpu_threads": "Threads per core", "optimization": "Optimization", "console": "Console",
+    "boot_order": "Boot order",
+}
 
 
-def vm_edit(*, vm: Vm, user, changes: dict) -> Vm:
-    """Apply ``changes`` (a subset of EDITABLE_FIELDS) to a VM that is down;
-    ValidationError per field (nothing changed) when a creation rule refuses,
-    Conflict when the VM is not down."""
+def vm_edit(*, vm: Vm, user, changes: dict) -> tuple[Vm, Job | None]:
+    """Apply ``changes`` (a subset of EDITABLE_FIELDS): ValidationError per
+    field (nothing changed) when a creation rule refuses, Conflict when the VM
+    is neither down nor running. Returns the VM and the job changing it live
+    (None when nothing needs the hypervisor)."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         errors = Errors()
@@ -35,27 +64,167 @@ def vm_edit(*, vm: Vm, user, changes: dict) -> Vm:
             errors.add(name, "This setting cannot be edited.")
         errors.raise_any()
     with transaction.atomic():
-        vm = Vm.objects.select_for_update().select_related("cluster__data_center", "os_type").get(pk=vm.pk)
-        if vm.status != VmStatus.DOWN:
-            raise Conflict(f"VM {vm.name} is {vm.get_status_display().lower()}; only a VM that is down can be "
-                           "edited for now.")
-        settings = {name: getattr(vm, name) for name in EDITABLE_FIELDS}
-        settings.update(changes)
+        vm = Vm.objects.select_for_update().select_related("cluster__data_center", "os_type", "host").get(pk=vm.pk)
+        if vm.status not in EDITABLE_DOWN + EDITABLE_RUNNING:
+            raise Conflict(f"VM {vm.name} is {vm.get_status_display().lower()}; it can be edited when it is down, "
+                           "up or paused.")
+        # What the VM will be: its rows, then what already waits for the next start, then this edit.
+        target = {name: getattr(vm, name) for name in EDITABLE_FIELDS}
+        target.update(pending_values(vm))
+        target.update(changes)
         errors = Errors()
-        vm_settings_check(replace(VmRequest(cluster=vm.cluster, os_type=vm.os_type, name=""), **settings),
+        vm_settings_check(replace(VmRequest(cluster=vm.cluster, os_type=vm.os_type, name=""), **target),
                           errors, editing=vm)
         errors.raise_any()
-        changed = [name for name in EDITABLE_FIELDS if settings[name] != getattr(vm, name)]
-        if not changed:
-            return vm
-        old_name = vm.name
-        for name in changed:
-            setattr(vm, name, settings[name])
-        preset = vm.instance_type
-        if preset is not None and any(getattr(vm, name) != getattr(preset, name) for name in TOPOLOGY_FIELDS):
-            vm.instance_type = None  # its figures no longer describe the VM: "custom", as at creation
-            changed.append("instance_type")
-        vm.save(update_fields=changed)
-        event_record(code="vm.edited", user=user, target=vm,
-                     message=f"VM {old_name} edited by {user}: {', '.join(changed)}")
+        target["boot_order"] = ",".join(boot_order_devices(target["boot_order"]))
+        if vm.status in EDITABLE_DOWN:
+            return _edit_down(vm, user, target), None
+        return _edit_running(vm, user, target)
+
+
+def pending_values(vm: Vm) -> dict:
+    """The next-run configuration as {field: value}."""
+    return {name: entry["value"] for name, entry in (vm.next_run or {}).items()}
+
+
+def next_run_changes(vm: Vm) -> list[dict]:
+    """The pending changes as the VM page lists them: what, now, next, why."""
+    return [{"field": name, "label": LABELS.get(name, name), "now": getattr(vm, name), "next": entry["value"],
+             "reason": entry["reason"]} for name, entry in (vm.next_run or {}).items()]
+
+
+def _edit_down(vm: Vm, user, target: dict) -> Vm:
+    changed = [name for name in EDITABLE_FIELDS if target[name] != getattr(vm, name)]
+    if not changed and vm.next_run is None:
+        return vm
+    old_name = vm.name
+    _set(vm, {name: target[name] for name in changed})
+    vm.next_run = None  # a down VM has nothing waiting: the rows are what starts
+    vm.save(update_fields=[*changed, "instance_type", "next_run"])
+    event_record(code="vm.edited", user=user, target=vm,
+                 message=f"VM {old_name} edited by {user}: {', '.join(changed) or 'pending changes dropped'}")
     return vm
+
+
+def _edit_running(vm: Vm, user, target: dict) -> tuple[Vm, Job | None]:
+    live: dict[str, int] = {}
+    pending: dict[str, dict] = {}
+    memory = target["memory_mb"]
+    if memory > vm.memory_mb and vm.max_memory_mb and memory <= vm.max_memory_mb:
+        live["memory_mb"] = memory
+    elif memory > vm.memory_mb:
+        pending["memory_mb"] = _entry(memory, f"{memory} MiB is more than the {vm.max_memory_mb or vm.memory_mb} "
+                                              "MiB the VM was started with room for. " + NEXT_START)
+    elif memory < vm.memory_mb:
+        pending["memory_mb"] = _entry(memory, "Memory is taken back only at the next start: a running guest "
+                                              "cannot be made to give plugged memory back.")
+    cpus = [target[name] for name in CPU_FIELDS]
+    if cpus != [getattr(vm, name) for name in CPU_FIELDS]:
+        total = vcpu_count(*cpus)
+        if cpus[1:] != [vm.cpu_cores, vm.cpu_threads]:
+            reason = "Cores and threads per socket change only at the next start; vCPUs are plugged by whole sockets."
+        elif not vm.max_vcpus or total > vm.max_vcpus:
+            reason = (f"{total} vCPUs are more than the {vm.max_vcpus or vm.vcpus} the VM was started with room "
+                      "for. " + NEXT_START)
+        else:
+            reason = ""
+            live["cpu_sockets"] = cpus[0]
+        if reason:
+            pending.update({name: _entry(target[name], reason) for name in CPU_FIELDS
+                            if target[name] != getattr(vm, name)})
+    guaranteed = target["memory_guaranteed_mb"]
+    at_once = {name: target[name] for name in ("name", "description") if target[name] != getattr(vm, name)}
+    if guaranteed != vm.memory_guaranteed_mb:
+        if guaranteed <= vm.memory_mb:
+            at_once["memory_guaranteed_mb"] = guaranteed
+        elif "memory_mb" in live:
+            live["memory_guaranteed_mb"] = guaranteed  # once the memory it needs is there
+        else:
+            pending["memory_guaranteed_mb"] = _entry(guaranteed, "Waits for the memory it needs at the next start.")
+    for name in ("optimization", "console", "boot_order"):
+        if target[name] != getattr(vm, name):
+            pending[name] = _entry(target[name], "It changes the VM's devices. " + NEXT_START)
+    old_name = vm.name
+    for name, value in at_once.items():
+        setattr(vm, name, value)
+    vm.next_run = pending or None
+    vm.save(update_fields=[*at_once, "next_run"])
+    parts = [f"at once: {', '.join(at_once)}" if at_once else "",
+             f"live: {', '.join(live)}" if live else "", f"next start: {', '.join(pending)}" if pending else ""]
+    if any(parts):
+        event_record(code="vm.edited", user=user, target=vm,
+                     message=f"VM {old_name} edited by {user}; " + "; ".join(part for part in parts if part))
+    if not live:
+        return vm, None
+    steps = (["Plug memory"] if "memory_mb" in live else []) + (["Set vCPUs"] if "cpu_sockets" in live else [])
+    job = job_create(title=f"Change VM {vm.name} live", task="vm.edit_live", steps=steps, target=vm, user=user,
+                     task_args=(live,))
+    return vm, job
+
+
+def _entry(value, reason: str) -> dict:
+    return {"value": value, "reason": reason}
+
+
+def _set(vm: Vm, values: dict) -> None:
+    """Set ``values`` on the row; a preset whose figures no longer describe the
+    VM is dropped (the VM is "custom", as at creation)."""
+    for name, value in values.items():
+        setattr(vm, name, value)
+    preset = vm.instance_type
+    if preset is not None and any(getattr(vm, name) != getattr(preset, name) for name in TOPOLOGY_FIELDS):
+        vm.instance_type = None
+
+
+def vm_edit_live_run(run: JobRun, live: dict) -> None:
+    """Plug memory and set vCPUs on the VM's host; the rows follow what
+    libvirt did. What libvirt refuses joins the next-run configuration with
+    its reason (and a warning event): the edit is kept, only later."""
+    vm = Vm.objects.select_related("host", "instance_type").get(pk=run.job.target_id)
+    uri, uuid = vm.host.uri, str(vm.uuid)
+    refused: dict[str, dict] = {}
+    if "memory_mb" in live:
+        with run.step("Plug memory"):
+            grow = live["memory_mb"] - vm.memory_mb
+            try:
+                if grow > 0:
+                    hypervisor.plug_memory(uri, uuid, grow)
+                values = {"memory_mb": live["memory_mb"]}
+                if "memory_guaranteed_mb" in live:
+                    values["memory_guaranteed_mb"] = live["memory_guaranteed_mb"]
+                _save_live(vm, values)
+            except HypervisorError as error:
+                refused.update({name: _entry(live[name], f"Refused live ({error.message}). {NEXT_START}")
+                                for name in ("memory_mb", "memory_guaranteed_mb") if name in live})
+    if "cpu_sockets" in live:
+        with run.step("Set vCPUs"):
+            count = vcpu_count(live["cpu_sockets"], vm.cpu_cores, vm.cpu_threads)
+            try:
+                hypervisor.set_vcpus(uri, uuid, count)
+                _save_live(vm, {"cpu_sockets": live["cpu_sockets"]})
+            except HypervisorError as error:
+                refused["cpu_sockets"] = _entry(live["cpu_sockets"], f"Refused live ({error.message}). {NEXT_START}")
+    if refused:
+        with transaction.atomic():
+            fresh = Vm.objects.select_for_update().get(pk=vm.pk)
+            Vm.objects.filter(pk=vm.pk).update(next_run={**(fresh.next_run or {}), **refused})
+        run.event(code="vm.edit_deferred", severity=Severity.WARNING,
+                  message=f"VM {vm.name}: {', '.join(refused)} could not change live and wait for the next start.")
+
+
+def _save_live(vm: Vm, values: dict) -> None:
+    _set(vm, values)
+    vm.save(update_fields=[*values, "instance_type"])
+
+
+def vm_next_run_apply(*, vm: Vm, user=None) -> None:
+    """At a start: the next-run configuration becomes the VM's settings (the
+    VM is down, in the start's transaction: a refused start keeps it pending)."""
+    if not vm.next_run:
+        return
+    values = pending_values(vm)
+    _set(vm, values)
+    vm.next_run = None
+    vm.save(update_fields=[*values, "instance_type", "next_run"])
+    event_record(code="vm.next_run_applied", user=user, target=vm,
+                 message=f"VM {vm.name} starts with its pending changes: {', '.join(values)}")

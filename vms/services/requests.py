@@ -15,6 +15,7 @@ from inventory.choices import HostStatus, ImageContent, ImageStatus, StorageDoma
 from inventory.models import Cluster, Host, Image, Network, StorageDomain
 from vms.choices import ConsoleType, DiskAllocation, DiskFormat, Optimization, Provisioning
 from vms.models import InstanceType, OperatingSystem, Vm, VmNic, vcpu_count
+from vms.policy import BOOT_DEVICES
 from vms.services.macs import mac_clean, macs_allocate
 
 GIB = 1024**3
@@ -65,6 +66,7 @@ class VmRequest:
     disks: tuple[DiskRequest, ...] = ()
     nics: tuple[NicRequest, ...] = ()
     start: bool = False
+    boot_order: str = "hd"  # comma-separated vms.policy.BOOT_DEVICES, first to last
     template: object | None = None  # templates are not available yet: must stay empty
 
 
@@ -106,6 +108,27 @@ def vm_settings_check(request: VmRequest, errors: Errors, *, editing: Vm | None 
     _check_name(request, errors, editing)
     _check_sizing(request, errors)
     _check_profile(request, errors)
+    _check_boot_order(request, errors, editing)
+
+
+def boot_order_devices(text: str) -> list[str]:
+    """"hd, Network" -> ["hd", "network"]: how a boot order is written and stored."""
+    return [device.strip().lower() for device in (text or "").split(",") if device.strip()]
+
+
+def _check_boot_order(request: VmRequest, errors: Errors, editing: Vm | None) -> None:
+    devices = boot_order_devices(request.boot_order)
+    if not devices:
+        errors.add("boot_order", f"Give at least one boot device: {', '.join(BOOT_DEVICES)}.")
+        return
+    unknown = [device for device in devices if device not in BOOT_DEVICES]
+    if unknown:
+        errors.add("boot_order", f"{', '.join(unknown)}: not a boot device; choose from {', '.join(BOOT_DEVICES)}.")
+    elif len(set(devices)) != len(devices):
+        errors.add("boot_order", "Each boot device may appear only once.")
+    has_nic = editing.nics.exists() if editing is not None else bool(request.nics)
+    if "network" in devices and not has_nic:
+        errors.add("boot_order", "Booting from the network needs a NIC; the VM has none.")
 
 
 def _with_sizing(request: VmRequest) -> VmRequest:
@@ -169,6 +192,16 @@ def _largest_host(cluster: Cluster) -> dict:
     )
 
 
+def largest_host_limits(cluster: Cluster) -> tuple[int | None, int | None]:
+    """(memory in MiB, vCPUs) of the cluster's largest host, as a VM may have
+    them (threads or cores, as the cluster counts); None where no host says."""
+    largest = _largest_host(cluster)
+    threads = largest["threads"]
+    if threads and not cluster.threads_as_cores and largest["sockets"] and largest["cores"]:
+        threads = largest["sockets"] * largest["cores"]
+    return largest["memory_mb"] or None, threads or None
+
+
 def _check_sizing(request: VmRequest, errors: Errors) -> None:
     os_type = request.os_type
     memory = request.memory_mb
@@ -187,10 +220,7 @@ def _check_sizing(request: VmRequest, errors: Errors) -> None:
     vcpus = vcpu_count(*counts)
     if vcpus < os_type.minimum_vcpus:
         errors.add("cpu_sockets", f"{os_type.name} needs at least {os_type.minimum_vcpus} vCPUs; {vcpus} were given.")
-    largest = _largest_host(request.cluster)
-    threads = largest["threads"]
-    if threads and not request.cluster.threads_as_cores and largest["sockets"] and largest["cores"]:
-        threads = largest["sockets"] * largest["cores"]
+    largest_memory_mb, threads = largest_host_limits(request.cluster)
     if threads and vcpus > threads:
         unit = "threads" if request.cluster.threads_as_cores else "cores"
         errors.add(
@@ -198,11 +228,11 @@ def _check_sizing(request: VmRequest, errors: Errors) -> None:
             f"{counts[0]} x {counts[1]} x {counts[2]} = {vcpus} vCPUs is more than the largest host of "
             f"cluster {request.cluster.name} has ({threads} {unit}).",
         )
-    if largest["memory_mb"] and memory > largest["memory_mb"]:
+    if largest_memory_mb and memory > largest_memory_mb:
         errors.add(
             "memory_mb",
             f"{memory} MiB is more than the largest host of cluster {request.cluster.name} has "
-            f"({largest['memory_mb']} MiB).",
+            f"({largest_memory_mb} MiB).",
         )
 
 

@@ -14,13 +14,15 @@ import hypervisor
 from core.errors import Conflict
 from core.models import Event, Job
 from tests.support.jobs import run_job as run
-from tests.vms.test_lifecycle import request, world  # noqa: F401 (fixture)
+from tests.vms import test_lifecycle
 from vms.choices import VmStatus
 from vms.models import Vm
 from vms.services import lifecycle
 from vms.services.edit import vm_edit
 
 pytestmark = pytest.mark.django_db
+world = test_lifecycle.world  # the simulated host with a data domain and a network
+request = test_lifecycle.request
 
 
 @pytest.fixture
@@ -31,7 +33,7 @@ def api(admin):
 
 
 @pytest.fixture
-def running(world, admin):  # noqa: F811 (the fixture above)
+def running(world, admin):
     """web1: 512 MiB, 1 vCPU, one NIC, up on the simulated host (8 GiB, 8 threads)."""
     vm, job = lifecycle.vm_create(request=request(world), user=admin)
     assert run(job).status == "succeeded"
@@ -100,7 +102,7 @@ def test_less_memory_and_other_cores_wait_for_the_next_start(running, admin):
     assert Vm.objects.get(pk=vm.pk).memory_guaranteed_mb == 256  # at once: it fits the memory it has
 
 
-def test_the_next_start_applies_the_pending_changes(world, running, admin):  # noqa: F811
+def test_the_next_start_applies_the_pending_changes(world, running, admin):
     vm, _ = vm_edit(vm=running, user=admin, changes={"memory_mb": 4096, "boot_order": "network,hd"})
     assert run(lifecycle.vm_poweroff(vm=vm, user=admin)).status == "succeeded"
     vm = Vm.objects.get(pk=vm.pk)
@@ -144,7 +146,7 @@ def test_bad_input_on_a_running_vm_is_a_400_and_changes_nothing(running, api, ch
     assert (fresh.memory_mb, fresh.cpu_sockets, fresh.next_run, fresh.boot_order) == (512, 1, None, "hd")
 
 
-def test_network_boot_needs_a_nic(world, admin, api):  # noqa: F811
+def test_network_boot_needs_a_nic(world, admin, api):
     vm, job = lifecycle.vm_create(request=request(world, nics=(), start=False), user=admin)
     run(job)
     response = patch(api, vm, {"boot_order": "network"})

@@ -20,6 +20,9 @@ Rules that come from the hypervisor rather than from taste, found on these hosts
   ("At least one numa node has to be configured when enabling memory hotplug"):
   a VM that may grow gets one flat cell holding all its vCPUs and memory. Under
   TCG a DIMM plugs live and vCPUs plug up to <vcpu>'s maximum.
+- A guest of 128 MiB with any memory hot-plug range (even 512 MiB) panics at
+  boot ("System is deadlocked on memory"); 256 MiB with room for 1 GiB boots.
+  Below MEMORY_HOTPLUG_MINIMUM_MB a VM gets no memory ceiling.
 - High performance VMs get no hot-plug: their vCPUs are pinned and their
   memory bound to the host NUMA nodes chosen at start, which a plugged vCPU or
   DIMM would escape; their changes wait for the next start.
@@ -62,6 +65,7 @@ RUN_ONCE_BOOT_DEVICES = ("hd", "cdrom", "network")
 BOOT_DEVICES = RUN_ONCE_BOOT_DEVICES  # a VM's own boot order is a sequence of these
 # DIMM slots of a VM whose memory may grow live: each live growth takes one.
 MEMORY_SLOTS = 16
+MEMORY_HOTPLUG_MINIMUM_MB = 256
 
 DESKTOP_SOUND_MODEL = "ich9"
 SERVER_IOTHREADS = 1
@@ -238,6 +242,8 @@ def domain_spec_for(plan: VmPlan, host: HostTraits, boot: BootOverride | None = 
     max_memory_mb = max_vcpus = None
     if not high_performance:
         max_memory_mb, max_vcpus = plan.max_memory_mb, plan.max_vcpus
+    if plan.memory_mb < MEMORY_HOTPLUG_MINIMUM_MB:
+        max_memory_mb = None
     if max_memory_mb is not None and not numa_cells:
         vcpu_slots = tuple(range(max_vcpus or plan.topology.total))
         numa_cells = (GuestNumaCell(0, vcpu_slots, plan.memory_mb),)

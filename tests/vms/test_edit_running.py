@@ -157,3 +157,16 @@ def test_a_vm_in_transition_is_not_edited(running, api):
     Vm.objects.filter(pk=running.pk).update(status=VmStatus.MIGRATING)
     response = patch(api, running, {"description": "x"})
     assert response.status_code == 409, response.content
+
+
+def test_growth_its_host_has_no_room_for_waits_for_the_next_start(running, admin):
+    # Another VM up on the same host holds nearly all of its memory (overcommit and headroom as the scheduler counts).
+    other = Vm.objects.create(name="hog", cluster=running.cluster, data_center=running.data_center,
+                              os_type=running.os_type, memory_mb=7600, memory_guaranteed_mb=7600,
+                              status=VmStatus.UP, host=running.host)
+    vm, job = vm_edit(vm=running, user=admin, changes={"memory_mb": 1024})
+    assert job is None
+    assert "no room" in vm.next_run["memory_mb"]["reason"]
+    other.delete()
+    vm, job = vm_edit(vm=vm, user=admin, changes={"cpu_sockets": 2})
+    assert job is not None  # the host has room again: the pending memory goes live with the vCPUs

@@ -567,3 +567,13 @@ def test_it_hands_back_a_spec_that_survives_the_xml_round_trip():
         spec = domain_spec_for(vm_plan, host)
         assert parse_domain_xml(build_domain_xml(spec)) == spec
         assert all(isinstance(d, DiskSpec) for d in spec.disks)
+
+
+def test_a_vm_too_small_for_memory_hot_plug_gets_no_memory_ceiling():
+    # 128 MiB with a hot-plug range panics at boot on the real host (see vms.policy).
+    small = plan(memory_mb=128, max_memory_mb=512, max_vcpus=4)
+    spec = domain_spec_for(small, TCG)
+    assert (spec.max_memory_mb, spec.memory_slots, spec.numa_cells, spec.max_vcpus) == (None, 0, (), 4)
+    spec = domain_spec_for(dataclasses.replace(small, memory_mb=256, max_memory_mb=1024), TCG)
+    assert (spec.max_memory_mb, spec.memory_slots, len(spec.numa_cells)) == (1024, 16, 1)
+    assert spec.numa_cells[0].cpus == (0, 1, 2, 3)  # the cell holds the vCPUs that may be plugged too

@@ -31,6 +31,7 @@ import hypervisor
 from hypervisor import HypervisorError
 from vms.choices import VmStatus
 from vms.models import Vm, vcpu_count
+from vms.services.placement import cluster_lock, demand_of, placement_for
 from vms.services.requests import TOPOLOGY_FIELDS, Errors, VmRequest, boot_order_devices, vm_settings_check
 
 # The settings an edit may change, as named on Vm and in VmRequest.
@@ -64,6 +65,7 @@ def vm_edit(*, vm: Vm, user, changes: dict) -> tuple[Vm, Job | None]:
             errors.add(name, "This setting cannot be edited.")
         errors.raise_any()
     with transaction.atomic():
+        cluster_lock(vm.cluster_id)  # a live growth is placed on its host against what the others commit
         vm = Vm.objects.select_for_update().select_related("cluster__data_center", "os_type", "host").get(pk=vm.pk)
         if vm.status not in EDITABLE_DOWN + EDITABLE_RUNNING:
             raise Conflict(f"VM {vm.name} is {vm.get_status_display().lower()}; it can be edited when it is down, "
@@ -144,6 +146,11 @@ def _edit_running(vm: Vm, user, target: dict) -> tuple[Vm, Job | None]:
     for name in ("optimization", "console", "boot_order"):
         if target[name] != getattr(vm, name):
             pending[name] = _entry(target[name], "It changes the VM's devices. " + NEXT_START)
+    if live:
+        refusal = _host_refusal(vm, live)
+        if refusal:
+            pending.update({name: _entry(value, refusal) for name, value in live.items()})
+            live = {}
     old_name = vm.name
     for name, value in at_once.items():
         setattr(vm, name, value)
@@ -160,6 +167,20 @@ def _edit_running(vm: Vm, user, target: dict) -> tuple[Vm, Job | None]:
     job = job_create(title=f"Change VM {vm.name} live", task="vm.edit_live", steps=steps, target=vm, user=user,
                      task_args=(live,))
     return vm, job
+
+
+def _host_refusal(vm: Vm, live: dict) -> str:
+    """Why its host cannot take the grown VM now (the scheduler's rules:
+    overcommit, headroom), or ""."""
+    sockets = live.get("cpu_sockets", vm.cpu_sockets)
+    demand = replace(
+        demand_of(vm, pinned_host=vm.host), memory_mb=live.get("memory_mb", vm.memory_mb),
+        memory_guaranteed_mb=live.get("memory_guaranteed_mb", vm.memory_guaranteed_mb),
+        vcpus=vcpu_count(sockets, vm.cpu_cores, vm.cpu_threads))
+    placement = placement_for(cluster=vm.cluster, demand=demand, leaving_out_vm=vm.pk)
+    if placement.host_id == vm.host_id:
+        return ""
+    return f"Its host has no room for it now ({placement.summary}). {NEXT_START}"
 
 
 def _entry(value, reason: str) -> dict:

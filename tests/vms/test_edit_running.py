@@ -170,3 +170,41 @@ def test_growth_its_host_has_no_room_for_waits_for_the_next_start(running, admin
     other.delete()
     vm, job = vm_edit(vm=vm, user=admin, changes={"cpu_sockets": 2})
     assert job is not None  # the host has room again: the pending memory goes live with the vCPUs
+
+
+def test_nics_of_a_running_vm_are_replaced_at_the_next_start(world, running, admin, api):
+    own_mac = running.nics.get().mac
+    network = world["network"].pk
+    response = patch(api, running, {"nics": [{"network": network, "mac": own_mac, "model": "e1000"},
+                                             {"network": network}]})
+    assert response.status_code == 200, response.content
+    pending = response.json()["next_run"]["nics"]["value"]
+    assert pending == [{"network": network, "model": "e1000", "mac": own_mac}, {"network": network, "model": "",
+                                                                                "mac": ""}]
+    assert running.nics.count() == 1
+    assert run(lifecycle.vm_poweroff(vm=Vm.objects.get(pk=running.pk), user=admin)).status == "succeeded"
+    assert run(lifecycle.vm_start(vm=Vm.objects.get(pk=running.pk), user=admin)).status == "succeeded"
+    vm = Vm.objects.get(pk=running.pk)
+    nics = list(vm.nics.order_by("index"))
+    assert [(nic.model, nic.mac == own_mac) for nic in nics] == [("e1000", True), ("", False)]
+    spec = hypervisor.parse_domain_xml(live_xml(vm))
+    assert [nic.mac for nic in spec.nics] == [nic.mac for nic in nics] and spec.nics[0].model == "e1000"
+
+
+def test_nics_of_a_down_vm_change_at_once_and_are_checked(world, admin, api):
+    vm, job = lifecycle.vm_create(request=request(world, start=False), user=admin)
+    run(job)
+    other, job = lifecycle.vm_create(request=request(world, name="db1", start=False), user=admin)
+    run(job)
+    network = world["network"].pk
+    taken = other.nics.get().mac
+    response = patch(api, vm, {"nics": [{"network": network, "mac": taken}]})
+    assert response.status_code == 400 and "already used" in response.json()["nics"][0]
+    response = patch(api, vm, {"nics": [], "boot_order": "network,hd"})
+    assert response.status_code == 400 and "needs a NIC" in response.json()["boot_order"][0]
+    assert vm.nics.count() == 1
+    response = patch(api, vm, {"nics": [{"network": network, "mac": "56:6F:00:01:AA:BB"}]})
+    assert response.status_code == 200, response.content
+    assert list(vm.nics.values_list("mac", flat=True)) == ["56:6f:00:01:aa:bb"]
+    assert response.json()["nics"][0]["mac"] == "56:6f:00:01:aa:bb"
+    assert patch(api, vm, {"nics": []}).status_code == 200 and vm.nics.count() == 0

@@ -162,4 +162,8 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
 
 
 RunOnceSerializer = serializer_from_form(RunOnceForm, name="RunOnceSerializer")
-VmEditSerializer = serializer_from_form(EditForm, name="VmEditSerializer")
+class VmEditSerializer(serializer_from_form(EditForm, name="VmEditInputs")):
+    """A VM's own settings (the Edit page's), and its NICs: given, they replace
+    the VM's (keep a NIC's MAC to keep the NIC; a blank MAC takes the pool's next)."""
+
+    nics = VmNicSerializer(many=True, required=False)

@@ -30,14 +30,17 @@ from core.models import Job, Severity
 import hypervisor
 from hypervisor import HypervisorError
 from vms.choices import VmStatus
-from vms.models import Vm, vcpu_count
+from inventory.models import Network
+from vms.models import Vm, VmNic, vcpu_count
+from vms.services.macs import macs_allocate
 from vms.services.placement import cluster_lock, demand_of, placement_for
-from vms.services.requests import TOPOLOGY_FIELDS, Errors, VmRequest, boot_order_devices, vm_settings_check
+from vms.services.requests import (TOPOLOGY_FIELDS, Errors, NicRequest, VmRequest, boot_order_devices,
+                                   vm_nics_clean, vm_settings_check)
 
 # The settings an edit may change, as named on Vm and in VmRequest.
 EDITABLE_FIELDS = (
     "name", "description", "memory_mb", "memory_guaranteed_mb", "cpu_sockets", "cpu_cores", "cpu_threads",
-    "optimization", "console", "boot_order",
+    "optimization", "console", "boot_order", "nics",
 )
 EDITABLE_DOWN = (VmStatus.DOWN,)
 EDITABLE_RUNNING = (VmStatus.UP, VmStatus.PAUSED)
@@ -49,7 +52,7 @@ LABELS = {
     "name": "Name", "description": "Description", "memory_mb": "Memory (MiB)",
     "memory_guaranteed_mb": "Guaranteed memory (MiB)", "cpu_sockets": "Sockets", "cpu_cores": "Cores per socket",
     "cpu_threads": "Threads per core", "optimization": "Optimization", "console": "Console",
-    "boot_order": "Boot order",
+    "boot_order": "Boot order", "nics": "Network interfaces",
 }
 
 
@@ -71,12 +74,20 @@ def vm_edit(*, vm: Vm, user, changes: dict) -> tuple[Vm, Job | None]:
             raise Conflict(f"VM {vm.name} is {vm.get_status_display().lower()}; it can be edited when it is down, "
                            "up or paused.")
         # What the VM will be: its rows, then what already waits for the next start, then this edit.
-        target = {name: getattr(vm, name) for name in EDITABLE_FIELDS}
-        target.update(pending_values(vm))
-        target.update(changes)
+        target = vm_settings(vm)
+        given = dict(changes)
+        if "nics" in given:
+            given["nics"] = [{"network": nic["network"].pk, "model": nic.get("model") or "",
+                              "mac": nic.get("mac") or ""} for nic in given["nics"]]
+        target.update(given)
         errors = Errors()
-        vm_settings_check(replace(VmRequest(cluster=vm.cluster, os_type=vm.os_type, name=""), **target),
-                          errors, editing=vm)
+        request = replace(VmRequest(cluster=vm.cluster, os_type=vm.os_type, name="",
+                                    nics=_nic_requests(target["nics"], errors)),
+                          **{name: value for name, value in target.items() if name != "nics"})
+        vm_settings_check(request, errors, editing=vm)
+        if "nics" in changes:
+            cleaned = vm_nics_clean(request, errors, editing=vm, allocate=False)
+            target["nics"] = [{"network": nic.network.pk, "model": nic.model, "mac": nic.mac} for nic in cleaned]
         errors.raise_any()
         target["boot_order"] = ",".join(boot_order_devices(target["boot_order"]))
         if vm.status in EDITABLE_DOWN:
@@ -89,20 +100,57 @@ def pending_values(vm: Vm) -> dict:
     return {name: entry["value"] for name, entry in (vm.next_run or {}).items()}
 
 
+def vm_settings(vm: Vm) -> dict:
+    """What the VM will run with: its settings, with the changes waiting for
+    its next start; NICs as [{network (id), model, mac}]."""
+    settings = {name: getattr(vm, name) for name in EDITABLE_FIELDS if name != "nics"}
+    settings["nics"] = _nic_rows(vm)
+    settings.update(pending_values(vm))
+    return settings
+
+
+def _nic_rows(vm: Vm) -> list[dict]:
+    return [{"network": nic.network_id, "model": nic.model, "mac": nic.mac} for nic in vm.nics.order_by("index")]
+
+
+def _nic_requests(nics: list[dict], errors: Errors) -> tuple[NicRequest, ...]:
+    networks = Network.objects.in_bulk([nic["network"] for nic in nics])
+    requests = []
+    for number, nic in enumerate(nics, start=1):
+        network = networks.get(nic["network"])
+        if network is None:
+            errors.add("nics", f"NIC {number}: network {nic['network']} no longer exists.")
+            continue
+        requests.append(NicRequest(network=network, model=nic["model"], mac=nic["mac"]))
+    return tuple(requests)
+
+
 def next_run_changes(vm: Vm) -> list[dict]:
     """The pending changes as the VM page lists them: what, now, next, why."""
-    return [{"field": name, "label": LABELS.get(name, name), "now": getattr(vm, name), "next": entry["value"],
-             "reason": entry["reason"]} for name, entry in (vm.next_run or {}).items()]
+    changes = []
+    for name, entry in (vm.next_run or {}).items():
+        now, next_value = (getattr(vm, name), entry["value"]) if name != "nics" else (
+            _nics_text(_nic_rows(vm)), _nics_text(entry["value"]))
+        changes.append({"field": name, "label": LABELS.get(name, name), "now": now, "next": next_value,
+                        "reason": entry["reason"]})
+    return changes
+
+
+def _nics_text(nics: list[dict]) -> str:
+    names = Network.objects.in_bulk([nic["network"] for nic in nics])
+    return "; ".join(f"{getattr(names.get(nic['network']), 'name', '?')} ({nic['model'] or 'OS default'}, "
+                     f"{nic['mac'] or 'new MAC'})" for nic in nics) or "none"
 
 
 def _edit_down(vm: Vm, user, target: dict) -> Vm:
-    changed = [name for name in EDITABLE_FIELDS if target[name] != getattr(vm, name)]
+    current = {**{name: getattr(vm, name) for name in EDITABLE_FIELDS if name != "nics"}, "nics": _nic_rows(vm)}
+    changed = [name for name in EDITABLE_FIELDS if target[name] != current[name]]
     if not changed and vm.next_run is None:
         return vm
     old_name = vm.name
-    _set(vm, {name: target[name] for name in changed})
+    fields = _set(vm, {name: target[name] for name in changed})
     vm.next_run = None  # a down VM has nothing waiting: the rows are what starts
-    vm.save(update_fields=[*changed, "instance_type", "next_run"])
+    vm.save(update_fields=[*fields, "instance_type", "next_run"])
     event_record(code="vm.edited", user=user, target=vm,
                  message=f"VM {old_name} edited by {user}: {', '.join(changed) or 'pending changes dropped'}")
     return vm
@@ -146,6 +194,8 @@ def _edit_running(vm: Vm, user, target: dict) -> tuple[Vm, Job | None]:
     for name in ("optimization", "console", "boot_order"):
         if target[name] != getattr(vm, name):
             pending[name] = _entry(target[name], "It changes the VM's devices. " + NEXT_START)
+    if target["nics"] != _nic_rows(vm):
+        pending["nics"] = _entry(target["nics"], "NICs are not plugged live yet. " + NEXT_START)
     if live:
         refusal = _host_refusal(vm, live)
         if refusal:
@@ -187,14 +237,34 @@ def _entry(value, reason: str) -> dict:
     return {"value": value, "reason": reason}
 
 
-def _set(vm: Vm, values: dict) -> None:
-    """Set ``values`` on the row; a preset whose figures no longer describe the
-    VM is dropped (the VM is "custom", as at creation)."""
+def _set(vm: Vm, values: dict) -> list[str]:
+    """Set ``values`` on the row (NICs: its NIC rows are replaced, blank MACs
+    from the pool); a preset whose figures no longer describe the VM is
+    dropped (the VM is "custom", as at creation). The row's fields to save."""
+    fields = []
     for name, value in values.items():
-        setattr(vm, name, value)
+        if name == "nics":
+            _nics_replace(vm, value)
+        else:
+            setattr(vm, name, value)
+            fields.append(name)
     preset = vm.instance_type
     if preset is not None and any(getattr(vm, name) != getattr(preset, name) for name in TOPOLOGY_FIELDS):
         vm.instance_type = None
+    return fields
+
+
+def _nics_replace(vm: Vm, nics: list[dict]) -> None:
+    vm.nics.all().delete()
+    given = {nic["mac"] for nic in nics if nic["mac"]}
+    # A MAC kept pending may have been taken meanwhile: it gets a fresh one too.
+    taken = set(VmNic.objects.filter(data_center_id=vm.data_center_id, mac__in=given).values_list("mac", flat=True))
+    wanted = sum(1 for nic in nics if not nic["mac"] or nic["mac"] in taken)
+    fresh = iter(macs_allocate(data_center=vm.data_center, count=wanted, taken=given))
+    for index, nic in enumerate(nics):
+        mac = nic["mac"] if nic["mac"] and nic["mac"] not in taken else next(fresh)
+        VmNic.objects.create(vm=vm, index=index, network_id=nic["network"], model=nic["model"], mac=mac,
+                             data_center_id=vm.data_center_id)
 
 
 def vm_edit_live_run(run: JobRun, live: dict) -> None:
@@ -234,8 +304,7 @@ def vm_edit_live_run(run: JobRun, live: dict) -> None:
 
 
 def _save_live(vm: Vm, values: dict) -> None:
-    _set(vm, values)
-    vm.save(update_fields=[*values, "instance_type"])
+    vm.save(update_fields=[*_set(vm, values), "instance_type"])
 
 
 def vm_next_run_apply(*, vm: Vm, user=None) -> None:
@@ -244,8 +313,8 @@ def vm_next_run_apply(*, vm: Vm, user=None) -> None:
     if not vm.next_run:
         return
     values = pending_values(vm)
-    _set(vm, values)
+    fields = _set(vm, values)
     vm.next_run = None
-    vm.save(update_fields=[*values, "instance_type", "next_run"])
+    vm.save(update_fields=[*fields, "instance_type", "next_run"])
     event_record(code="vm.next_run_applied", user=user, target=vm,
                  message=f"VM {vm.name} starts with its pending changes: {', '.join(values)}")

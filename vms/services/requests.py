@@ -96,7 +96,7 @@ def vm_request_clean(request: VmRequest) -> VmRequest:
     if request.template is not None:
         errors.add("template", "VMs from templates are not available yet; leave template empty (blank).")
     disks = _clean_disks(request, errors)
-    nics = _clean_nics(request, errors)
+    nics = vm_nics_clean(request, errors)
     errors.raise_any()
     return replace(request, disks=disks, nics=nics)
 
@@ -108,7 +108,7 @@ def vm_settings_check(request: VmRequest, errors: Errors, *, editing: Vm | None 
     _check_name(request, errors, editing)
     _check_sizing(request, errors)
     _check_profile(request, errors)
-    _check_boot_order(request, errors, editing)
+    _check_boot_order(request, errors)
 
 
 def boot_order_devices(text: str) -> list[str]:
@@ -116,7 +116,7 @@ def boot_order_devices(text: str) -> list[str]:
     return [device.strip().lower() for device in (text or "").split(",") if device.strip()]
 
 
-def _check_boot_order(request: VmRequest, errors: Errors, editing: Vm | None) -> None:
+def _check_boot_order(request: VmRequest, errors: Errors) -> None:
     devices = boot_order_devices(request.boot_order)
     if not devices:
         errors.add("boot_order", f"Give at least one boot device: {', '.join(BOOT_DEVICES)}.")
@@ -126,8 +126,7 @@ def _check_boot_order(request: VmRequest, errors: Errors, editing: Vm | None) ->
         errors.add("boot_order", f"{', '.join(unknown)}: not a boot device; choose from {', '.join(BOOT_DEVICES)}.")
     elif len(set(devices)) != len(devices):
         errors.add("boot_order", "Each boot device may appear only once.")
-    has_nic = editing.nics.exists() if editing is not None else bool(request.nics)
-    if "network" in devices and not has_nic:
+    if "network" in devices and not request.nics:
         errors.add("boot_order", "Booting from the network needs a NIC; the VM has none.")
 
 
@@ -305,7 +304,11 @@ def _check_image(disk: DiskRequest, label: str, size_gb: int | None, errors: Err
     return size_gb
 
 
-def _clean_nics(request: VmRequest, errors: Errors) -> tuple[NicRequest, ...]:
+def vm_nics_clean(request: VmRequest, errors: Errors, *, editing: Vm | None = None,
+                  allocate: bool = True) -> tuple[NicRequest, ...]:
+    """The NICs' rules, at creation and when an edit replaces a VM's NICs
+    (``editing``: its own MACs are not "taken"); ``allocate``: blank MACs get
+    the pool's next free ones."""
     data_center = request.cluster.data_center
     cleaned = []
     given = set()
@@ -326,16 +329,19 @@ def _clean_nics(request: VmRequest, errors: Errors) -> tuple[NicRequest, ...]:
             except ValidationError as error:
                 errors.add("nics", f"{label}: {error.message_dict['nics'][0]}")
                 continue
-            if mac in given or _mac_taken(data_center, mac):
+            if mac in given or _mac_taken(data_center, mac, editing):
                 errors.add("nics", f"{label}: MAC {mac} is already used in data center {data_center.name}.")
                 continue
             given.add(mac)
         cleaned.append(replace(nic, mac=mac))
-    if errors.by_field:
+    if errors.by_field or not allocate:
         return tuple(cleaned)
     fresh = iter(macs_allocate(data_center=data_center, count=sum(not n.mac for n in cleaned), taken=given))
     return tuple(nic if nic.mac else replace(nic, mac=next(fresh)) for nic in cleaned)
 
 
-def _mac_taken(data_center, mac: str) -> bool:
-    return VmNic.objects.filter(data_center=data_center, mac=mac).exists()
+def _mac_taken(data_center, mac: str, editing: Vm | None = None) -> bool:
+    nics = VmNic.objects.filter(data_center=data_center, mac=mac)
+    if editing is not None:
+        nics = nics.exclude(vm=editing)
+    return nics.exists()

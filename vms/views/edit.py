@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from core.errors import PermissionDenied, PortalError
 from vms.forms import EditForm
 from vms.permissions import vm_require
-from vms.services.edit import EDITABLE_DOWN, EDITABLE_FIELDS, EDITABLE_RUNNING, pending_values, vm_edit
+from vms.services.edit import EDITABLE_DOWN, EDITABLE_RUNNING, vm_edit, vm_settings
 from vms.views.jobs import refused
 from vms.views.pages import _form_errors, _visible_vm
 
@@ -25,8 +25,7 @@ def vm_edit_page(request, pk: int):
         refused(request, error)
         return redirect("vms:vm-detail", vm.pk)
     # What it will be: its settings with the changes waiting for its next start.
-    initial = {**{name: getattr(vm, name) for name in EDITABLE_FIELDS}, **pending_values(vm)}
-    form = EditForm(request.POST or None, initial=initial)
+    form = EditForm(request.POST or None, initial=vm_settings(vm))
     if request.method == "POST" and form.is_valid():
         # An empty optional field keeps the VM's value (as an absent field of a PATCH does).
         changes = {name: value for name, value in form.cleaned_data.items() if value is not None}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -27,6 +28,9 @@ from core.models import Job, JobStatus, Severity, StepStatus
 from core.updates import publish
 
 logger = logging.getLogger(__name__)
+
+# How often a step's progress is saved and published at most while it moves.
+STEP_PROGRESS_SECONDS = 0.5
 
 
 def job_publish(job: Job) -> None:
@@ -121,6 +125,23 @@ class JobRun:
         self.job.steps[index]["progress"] = max(0, min(100, int(percent)))
         self.job.progress = self._overall_progress()
         self._save("steps", "progress")
+
+    def step_reporter(self, name: str, min_seconds: float = STEP_PROGRESS_SECONDS) -> Callable[[int, int], None]:
+        """A ``progress(done, total)`` callback for the step ``name`` (a copy's
+        bytes, say) that saves and publishes only when the percentage changes
+        and at most every ``min_seconds``: each save is a database write and a
+        message to every watching browser."""
+        last = {"percent": -1, "at": 0.0}
+
+        def report(done: int, total: int) -> None:
+            percent = int(100 * done / total) if total > 0 else 0
+            now = time.monotonic()
+            if percent == last["percent"] or (now - last["at"] < min_seconds and percent < 100):
+                return
+            last.update(percent=percent, at=now)
+            self.step_progress(name, percent)
+
+        return report
 
     def event(self, *, code: str, message: str, severity: str = Severity.NORMAL) -> None:
         event_record(

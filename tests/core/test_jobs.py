@@ -3,7 +3,7 @@
 import pytest
 
 from core.errors import Conflict
-from core.jobs import job_create, jobs_fail_orphaned
+from core.jobs import JobRun, job_create, jobs_fail_orphaned
 from core.models import Event, Job, JobStatus, Severity, StepStatus
 from tests.core import job_tasks
 from tests.support.jobs import run_job
@@ -99,3 +99,27 @@ def test_it_fails_the_running_jobs_of_a_restarted_worker_only(admin, bob):
     assert "w1@host stopped while this job was running" in mine.error
     assert mine.target_name.startswith(job_tasks.UNLOCKED_MARK)
     assert theirs.status == JobStatus.RUNNING
+
+
+def test_a_step_reporter_saves_each_new_percentage_at_most_as_often_as_asked(admin):
+    job = create("test.three_steps", target=admin, task_args=(0,))
+    run = JobRun(job)
+    saved: list[int] = []
+    run.step_progress = lambda name, percent: saved.append(percent)  # what reached the database
+    report = run.step_reporter(job_tasks.STEPS[0], min_seconds=3600)
+
+    report(10, 100)
+    report(50, 100)  # too soon after the first: skipped
+    report(100, 100)  # the end is always told
+    report(100, 100)  # nothing new
+
+    assert saved == [10, 100]
+
+
+def test_a_step_reporter_turns_bytes_into_the_steps_and_the_jobs_progress(admin):
+    job = create("test.three_steps", target=admin, task_args=(0,))
+    run = JobRun(job)
+    run.step_reporter(job_tasks.STEPS[1], min_seconds=0)(3 * 2**20, 4 * 2**20)
+    job.refresh_from_db()
+    assert job.steps[1]["progress"] == 75 and job.progress == 25
+    assert run.step_reporter(job_tasks.STEPS[1], min_seconds=0)(0, 0) is None  # no total yet: 0 %, no error

@@ -16,18 +16,20 @@ from hypervisor import Conflict, HostUnreachable, InvalidSpec, InvalidXML, NotFo
 from hypervisor.storage import (
     PoolInfo,
     PoolSpec,
-    VolumeInfo,
     build_pool_xml,
-    copy_volume,
-    create_volume,
-    delete_volume,
     ensure_dir_pool,
     list_pools,
-    list_volumes,
-    overlay_volume,
     parse_pool_xml,
     pool_info,
     remove_pool,
+)
+from hypervisor.volumes import (
+    VolumeInfo,
+    copy_volume,
+    create_volume,
+    delete_volume,
+    list_volumes,
+    overlay_volume,
     upload_volume,
     volume_by_path,
 )

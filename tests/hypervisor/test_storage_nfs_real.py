@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from hypervisor import HypervisorError
-from hypervisor.storage import PoolSpec, ensure_dir_pool, list_pools, list_volumes, pool_info, remove_pool
+from hypervisor.storage import PoolSpec, ensure_dir_pool, list_pools, pool_info, remove_pool
+from hypervisor.volumes import list_volumes
 from tests.inventory.nfs_server import GaneshaServer, kernel_nfs_mount_problem
 
 pytestmark = pytest.mark.real

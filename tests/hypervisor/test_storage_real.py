@@ -30,17 +30,13 @@ from hypervisor import (
     start_domain,
     undefine_domain,
 )
-from hypervisor.storage import (
-    PoolSpec,
+from hypervisor.storage import PoolSpec, ensure_dir_pool, list_pools, pool_info, remove_pool
+from hypervisor.volumes import (
     copy_volume,
     create_volume,
     delete_volume,
-    ensure_dir_pool,
-    list_pools,
     list_volumes,
     overlay_volume,
-    pool_info,
-    remove_pool,
     upload_volume,
     volume_by_path,
 )
@@ -285,6 +281,23 @@ def test_a_qcow2_copy_of_a_linked_clone_stands_alone_and_boots(libvirtd, volume_
     assert (info.format, info.virtual_size_bytes, info.backing_file) == ("qcow2", GIB, None)
     assert allocated_bytes(copy.path) < 64 * MIB  # thin: the guest's data, not its capacity
     assert "GUEST READY copy-qcow2" in boots(libvirtd, DiskSpec(copy.path), tmp_path / "serial.log", "copy-qcow2")
+
+
+def test_a_copy_reports_its_progress_as_the_new_volume_grows(libvirtd, volume_pool):
+    pool, directory = volume_pool
+    source = directory / "data.img"
+    with source.open("wb") as out:  # incompressible data, so the copy takes a while
+        for _ in range(384):
+            out.write(os.urandom(MIB))
+    calls: list[tuple[int, int]] = []
+
+    copy_volume(libvirtd, pool, "data.qcow2", source_path=str(source), format="qcow2",
+                progress=lambda copied, total: calls.append((copied, total)))
+
+    copied = [done for done, _total in calls]
+    assert {total for _done, total in calls} == {384 * MIB}
+    assert copied == sorted(copied) and copied[-1] == 384 * MIB
+    assert any(0 < done < 384 * MIB for done in copied)  # seen midway, not only at the end
 
 
 def test_an_overlay_is_an_instant_linked_clone(libvirtd, volume_pool, uploaded_image):

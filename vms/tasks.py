@@ -4,7 +4,7 @@ Services name them ("vm.start") in job_create and never import this module."""
 from celery import shared_task
 
 from core.jobs import JobRun, job_task
-from vms.services import disks, lifecycle, migration, snapshots, sync, templates
+from vms.services import disks, lifecycle, maintenance, migration, snapshots, sync, templates
 
 
 @job_task(name="vm.create", on_failure=lifecycle.vm_create_failed)
@@ -105,3 +105,8 @@ def template_create_task(run: JobRun, template_id: int) -> None:
 @job_task(name="template.delete", on_failure=templates.template_delete_failed)
 def template_delete_task(run: JobRun) -> None:
     templates.template_delete_run(run)
+
+
+@shared_task(name="hosts.maintenance_resume", ignore_result=True)
+def maintenance_resume_task() -> None:
+    maintenance.maintenance_resume_all()

@@ -219,6 +219,8 @@ class VmPlan:
     # How far memory and vCPUs may grow while it runs (None: not at all).
     max_memory_mb: int | None = None
     max_vcpus: int | None = None
+    # The first-boot config drive (an ISO), attached until the first start has happened.
+    config_drive: str | None = None
 
     def __post_init__(self) -> None:
         _choice("Optimization", self.optimization, OPTIMIZATIONS)
@@ -246,7 +248,9 @@ def domain_spec_for(plan: VmPlan, host: HostTraits, boot: BootOverride | None = 
 
     disks, nics = _devices(plan, boot, iothreads)
     console = boot.console or ("none" if high_performance else plan.console)
-    graphics = () if console == "none" else (GraphicsSpec(type=console),)
+    # Locked: nobody reaches the console without a one-time password the
+    # portal sets when it hands one out (consoles/, hypervisor/consoles.py).
+    graphics = () if console == "none" else (GraphicsSpec(type=console, locked=True),)
     numa_cells: tuple[GuestNumaCell, ...] = ()
     vcpu_pins: tuple[VcpuPin, ...] = ()
     if high_performance and host.numa_cells:
@@ -352,6 +356,10 @@ def _devices(plan: VmPlan, boot: BootOverride, iothreads: int) -> tuple[tuple[Di
         # Old OSes may have no SATA driver either: their CD-ROM goes where their disk goes.
         cdrom_bus = "ide" if os.disk_bus == "ide" else "sata"
         disks.append(DiskSpec(boot.iso_path, format="raw", bus=cdrom_bus, device="cdrom", boot_order=cdrom_order))
+    if plan.config_drive:
+        # On IDE, the CD-ROM bus every x86 guest kernel drives from its first
+        # boot (the pc machine's own controller; cloud kernels leave AHCI out).
+        disks.append(DiskSpec(plan.config_drive, format="raw", bus="ide", device="cdrom"))
     return tuple(disks), tuple(nics)
 
 

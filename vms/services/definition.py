@@ -20,6 +20,7 @@ from vms.models import Vm
 from vms.policy import BootOverride, HostTraits, PlannedDisk, PlannedNic, VmPlan, domain_spec_for
 from vms.services.catalog import os_profile_of
 from vms.services.requests import boot_order_devices, largest_host_limits
+from vms.services.initialization import first_boot_drive
 
 # Kept on the domain (libvirt metadata), so a domain found on a host can be
 # traced back to its row.
@@ -86,6 +87,7 @@ def vm_plan(vm: Vm, *, disk_paths: dict[int, str] | None = None) -> VmPlan:
         boot_order=tuple(boot_order_devices(vm.boot_order)),
         max_memory_mb=max_memory_mb,
         max_vcpus=max_vcpus,
+        config_drive=first_boot_drive(vm),
     )
 
 

@@ -18,6 +18,7 @@ from vms.choices import ConsoleType, DiskAllocation, DiskFormat, Optimization, P
 from vms.models import InstanceType, OperatingSystem, Template, TemplateDisk, Vm, VmNic, vcpu_count
 from vms.policy import default_provisioning
 from vms.services.from_template import HARDWARE_FIELDS, template_choice_problem, template_latest
+from vms.services.initialization import InitializationRequest, initialization_clean
 from vms.services.macs import mac_clean, macs_allocate
 
 GIB = 1024**3
@@ -75,6 +76,7 @@ class VmRequest:
     # template_latest: the newest ready version of its family instead.
     template: Template | None = None
     template_latest: bool = False
+    initialization: InitializationRequest | None = None  # first boot; None: none
 
 
 class Errors:
@@ -106,8 +108,22 @@ def vm_request_clean(request: VmRequest) -> VmRequest:
         errors.add("host", f"Host {request.host.name} is not in cluster {request.cluster.name}.")
     disks = _clean_disks(request, errors)
     nics = _clean_nics(request, errors)
+    initialization = _clean_initialization(request, disks, errors)
     errors.raise_any()
-    return replace(request, disks=disks, nics=nics)
+    return replace(request, disks=disks, nics=nics, initialization=initialization)
+
+
+def _clean_initialization(request: VmRequest, disks: tuple[DiskRequest, ...],
+                          errors: Errors) -> InitializationRequest | None:
+    if request.initialization is None:
+        return None
+    # An OS to personalise: a disk copied from an image (or, with templates, the template's disks).
+    has_os_disk = any(disk.image is not None or disk.template_disk is not None for disk in disks)
+    cleaned, problems = initialization_clean(request.initialization, vm_name=request.name,
+                                             os_type=request.os_type, has_os_disk=has_os_disk)
+    for problem in problems:
+        errors.add("initialization", problem)
+    return cleaned
 
 
 def _with_template(request: VmRequest, errors: Errors) -> VmRequest:
@@ -284,18 +300,9 @@ def _clean_disks(request: VmRequest, errors: Errors) -> tuple[DiskRequest, ...]:
         if size_gb is None or size_gb < 1:
             errors.add("disks", f"{label}: give a size of at least 1 GiB.")
             continue
-        if domain.data_center_id != data_center.pk:
-            errors.add("disks", f"{label}: storage domain {domain.name} is not in data center {data_center.name}.")
-            continue
-        if domain.domain_type != StorageDomainType.DATA:
-            errors.add("disks", f"{label}: storage domain {domain.name} is not a data domain.")
-            continue
-        if domain.status != StorageDomainStatus.ACTIVE:
-            errors.add(
-                "disks",
-                f"{label}: storage domain {domain.name} is {StorageDomainStatus.label(domain.status).lower()}; "
-                "attach it first.",
-            )
+        problem = storage_domain_problem(domain, data_center)
+        if problem:
+            errors.add("disks", f"{label}: {problem}")
             continue
         fmt = disk.format
         if disk.allocation == DiskAllocation.PREALLOCATED:
@@ -315,6 +322,17 @@ def _clean_disks(request: VmRequest, errors: Errors) -> tuple[DiskRequest, ...]:
     if sum(disk.bootable for disk in cleaned) > 1:
         errors.add("disks", "Only one disk can be bootable.")
     return tuple(cleaned)
+
+
+def storage_domain_problem(domain: StorageDomain, data_center) -> str:
+    """Why a disk of a VM in ``data_center`` cannot live on ``domain`` ("" when it can)."""
+    if domain.data_center_id != data_center.pk:
+        return f"storage domain {domain.name} is not in data center {data_center.name}."
+    if domain.domain_type != StorageDomainType.DATA:
+        return f"storage domain {domain.name} is not a data domain."
+    if domain.status != StorageDomainStatus.ACTIVE:
+        return f"storage domain {domain.name} is {StorageDomainStatus.label(domain.status).lower()}; attach it first."
+    return ""
 
 
 def _check_image(disk: DiskRequest, label: str, size_gb: int | None, errors: Errors) -> int | None:

@@ -9,7 +9,7 @@ from consoles.api import VmConsoleTicketView
 from consoles.client_views import VmConsoleRdpView, VmConsoleVvView
 from core.api.views import EventViewSet, JobViewSet
 from vms.api.disks import FloatingDiskViewSet, VmDiskViewSet
-from vms.api.maintenance import HostMaintenancePlanView
+from vms.api.maintenance import HostMaintenanceCancelView, HostMaintenancePlanView, HostMaintenanceView
 from vms.api.snapshots import VmSnapshotViewSet
 from vms.api.templates import TemplateViewSet
 from vms.api.views import InstanceTypeViewSet, OperatingSystemViewSet, VmViewSet
@@ -49,5 +49,7 @@ urlpatterns = [
     path("vms/<int:pk>/console.vv", VmConsoleVvView.as_view(), name="vm-console-vv"),
     path("vms/<int:pk>/console.rdp", VmConsoleRdpView.as_view(), name="vm-console-rdp"),
     path("hosts/<int:pk>/maintenance-plan/", HostMaintenancePlanView.as_view(), name="host-maintenance-plan"),
+    path("hosts/<int:pk>/maintenance/", HostMaintenanceView.as_view(), name="host-maintenance"),
+    path("hosts/<int:pk>/maintenance/cancel/", HostMaintenanceCancelView.as_view(), name="host-maintenance-cancel"),
     path("", include(router.urls)),
 ]

@@ -114,3 +114,37 @@ def test_a_migration_to_a_stopped_daemon_fails_and_the_vm_stays_up_on_the_source
     assert Event.objects.filter(code="vm.migrate.failed", message__contains=job.error[:40]).exists()
     log = serial_log(source, vm)
     wait_for_text(log, f"GUEST HEARTBEAT {last_beat(log.read_text(errors='replace')) + 1}", 30)
+
+
+def test_maintenance_moves_both_guests_hands_over_the_spm_and_ends_in_maintenance(api, running_vm):
+    first = running_vm
+    source = first.host
+    second_id = ran(api.post("/api/v1/vms/", {
+        "name": "mover-2", "cluster": first.cluster_id, "os_type": "linux-generic", "memory_mb": 512,
+        "memory_guaranteed_mb": 512, "console": "none", "start": True,
+        "disks": [{"image": first.disks.get().image_id, "storage_domain": first.disks.get().storage_domain_id}],
+    }, format="json")).target_id
+    second = Vm.objects.get(pk=second_id)
+    assert second.host_id == source.pk  # policy none: hosts in name order, both on the first
+    wait_for_text(serial_log(source, second), "GUEST HEARTBEAT 1", 90)
+    data_center = source.cluster.data_center
+    data_center.spm_host = source
+    data_center.save()
+
+    answer = api.post(f"/api/v1/hosts/{source.pk}/maintenance/")
+    assert answer.status_code == 202, answer.content
+    assert len(answer.json()["jobs"]) == 2
+    for job in answer.json()["jobs"]:
+        assert run_job(Job.objects.get(pk=job["id"])).status == JobStatus.SUCCEEDED
+
+    source.refresh_from_db()
+    data_center.refresh_from_db()
+    assert source.status == HostStatus.MAINTENANCE
+    assert data_center.spm_host_id not in (None, source.pk)
+    for vm in (first, second):
+        vm.refresh_from_db()
+        assert (vm.status, vm.host_id) == (VmStatus.UP, data_center.spm_host_id)
+        wait_for_text(serial_log(vm.host, vm), "GUEST HEARTBEAT", 30)
+    assert api.post(f"/api/v1/vms/{second.pk}/migrate/", {"host": source.pk}, format="json").status_code == 409
+    ran(api.post(f"/api/v1/vms/{second.pk}/poweroff/"))
+    ran(api.delete(f"/api/v1/vms/{second.pk}/"))

@@ -132,6 +132,14 @@ def vm_migrate_run(run: JobRun, source_id: int, destination_id: int, policy: str
     run.event(code="vm.migrated", message=(
         f"VM {vm.name} moved from {source.name} to {destination.name} in {result.total_ms / 1000:.1f} s"
         + (f", paused {result.downtime_ms} ms" if result.downtime_ms is not None else "") + "."))
+    _evacuation_step(source_id=source.pk, vm=vm)
+
+
+def _evacuation_step(**ended) -> None:
+    # Imported here: the evacuation starts migrations, so it imports this module.
+    from vms.services.maintenance import maintenance_migration_ended
+
+    maintenance_migration_ended(**ended)
 
 
 def _report(report, figures: MigrationProgress) -> None:
@@ -173,6 +181,7 @@ def vm_migrate_failed(run: JobRun, message: str) -> None:
             continue
         vm_set_status(vm=vm, status=STATUS_OF_STATE[state], expected=VmStatus.MIGRATING, host_id=host.pk,
                       user=run.job.user, reason=f"The migration did not happen: {message}")
+        _evacuation_step(source_id=source_id, vm=vm, failure=message)
         return
     vm_set_status(vm=vm, status=VmStatus.UNKNOWN, expected=VmStatus.MIGRATING, user=run.job.user,
                   reason=f"After a failed migration neither host could say where it runs: {message}")

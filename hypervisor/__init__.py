@@ -45,6 +45,7 @@ from hypervisor.errors import (
 )
 from hypervisor.events import DomainEvent, LifecycleListener, listen_lifecycle
 from hypervisor.host import read_host_info, usable_cpu_models
+from hypervisor.hotplug import plug_memory, set_vcpus
 from hypervisor.specs import (
     CpuTopology,
     DiskSpec,
@@ -95,6 +96,7 @@ from hypervisor.volumes import (
 __all__ = [
     "SnapshotInfo", "create_snapshot", "delete_snapshot", "list_snapshots", "revert_snapshot",
     "usable_cpu_models",
+    "plug_memory", "set_vcpus",
     "ImageInfo", "InvalidImage", "QemuImgError", "image_info", "image_inspect",
     "BridgeNetworkSpec", "NetworkInfo", "build_network_xml", "ensure_bridge_network", "list_networks",
     "network_info", "parse_network_xml", "remove_network",

@@ -87,7 +87,7 @@ def _placement(vm: Vm, host: Host | None) -> Placement:
     # best of all (it already holds it). Refuse it here, with the reason.
     verdicts = tuple(
         verdict if verdict.host_id != vm.host_id else
-        replace(verdict, passed=False, filter="pinned", reason="the VM runs here now", score=None)
+        replace(verdict, passed=False, filter="source", reason="the VM runs here now", score=None)
         for verdict in placement.verdicts
     )
     passed = [verdict for verdict in verdicts if verdict.passed]

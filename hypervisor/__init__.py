@@ -26,7 +26,13 @@ from hypervisor.domains import (
     undefine_domain,
 )
 from hypervisor.screenshot import domain_screenshot_png
-from hypervisor.consoles import ConsoleAddress, domain_console_address, graphics_password_protected, set_graphics_password
+from hypervisor.consoles import (
+    ConsoleAddress,
+    domain_console_address,
+    graphics_password_protected,
+    graphics_password_shared,
+    set_graphics_password,
+)
 from hypervisor.snapshots import SnapshotInfo, create_snapshot, delete_snapshot, list_snapshots, revert_snapshot
 from hypervisor.errors import (
     Conflict,
@@ -102,7 +108,8 @@ __all__ = [
     "list_volumes", "parse_pool_xml", "pool_info", "remove_pool",
     "COPY_SOURCE_FORMATS", "copy_volume", "create_volume", "delete_volume", "overlay_volume", "resize_volume",
     "upload_volume", "volume_by_path", "volume_chain",
-    "ConsoleAddress", "domain_console_address", "graphics_password_protected", "set_graphics_password",
+    "ConsoleAddress", "domain_console_address", "graphics_password_protected", "graphics_password_shared",
+    "set_graphics_password",
     "domain_screenshot_png", "domain_state_reason", "domain_summary",
     "domain_xml_inactive",
     "reboot_domain", "resume_domain", "run_domain_once", "shutdown_domain", "suspend_domain",

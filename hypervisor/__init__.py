@@ -8,6 +8,8 @@ from hypervisor.capabilities import Capabilities, parse_capabilities
 from hypervisor.connection import add_close_listener, check_connection, close_all, get_connection, open_connection
 from hypervisor.domain_xml import PORTAL_NS, build_domain_xml, parse_domain_xml
 from hypervisor.domains import (
+    HOTPLUG_BUSES,
+    attach_disk_live,
     DomainSummary,
     define_domain,
     destroy_domain,
@@ -111,7 +113,7 @@ __all__ = [
     "ConsoleAddress", "domain_console_address", "graphics_password_protected", "graphics_password_shared",
     "set_graphics_password",
     "domain_screenshot_png", "domain_state_reason", "domain_summary",
-    "domain_xml_inactive",
+    "domain_xml_inactive", "HOTPLUG_BUSES", "attach_disk_live",
     "reboot_domain", "resume_domain", "run_domain_once", "shutdown_domain", "suspend_domain",
     "PORTAL_NS",
     "Capabilities",

@@ -23,6 +23,7 @@ from inventory.models import Cluster, Host, Image, Network, StorageDomain
 from vms.choices import BootDevice, ConsoleType, DiskAllocation, DiskFormat, NicModel, Optimization, OsFamily
 from vms.models import InstanceType, OperatingSystem, Template, Vm, VmSnapshot
 from vms.services.requests import DEVICES_MAX, MAC_INPUT_MAX, NAME_MAX
+from vms.services.sealing import seal_by_default
 from vms.services.snapshots import WITH_MEMORY
 
 GIB = 1024**3
@@ -318,9 +319,19 @@ class TemplateForm(forms.Form):
         help_text="Make it a new version of this template (empty: a new base template).",
     )
     version_name = forms.CharField(max_length=64, required=False, help_text="The version's name, for a version.")
+    seal = forms.NullBooleanField(
+        required=False, widget=forms.NullBooleanSelect,
+        help_text="Remove the machine identity from the copies with virt-sysprep (hostname, machine-id, SSH host "
+                  "keys, persistent net rules, logs, shell history). Empty: as the OS type says, on for Linux.",
+    )
 
     def __init__(self, *args, vm: Vm | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["seal"].widget.choices = [
+            ("unknown", "As the OS type says" if vm is None else
+             f"As the OS type says ({'seal' if seal_by_default(vm.os_type) else 'do not seal'} "
+             f"for {vm.os_type.name})"),
+            ("true", "Seal"), ("false", "Do not seal")]
         if vm is not None:  # the page offers the VM's data center's choices only
             self.fields["storage_domain"].queryset = data_domains_of(vm.cluster).filter(
                 status=StorageDomainStatus.ACTIVE)

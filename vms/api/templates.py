@@ -27,21 +27,28 @@ class TemplateDiskSerializer(serializers.ModelSerializer):
 
 
 class TemplateSerializer(serializer_from_form(
-        TemplateForm, name="TemplateInputs", api_overrides={"storage_domain": {"write_only": True}}), serializers.ModelSerializer):
+        TemplateForm, name="TemplateInputs",
+        api_overrides={"storage_domain": {"write_only": True},
+                       "seal": {"write_only": True, "allow_null": True, "default": None}}),
+        serializers.ModelSerializer):
     vm = serializers.PrimaryKeyRelatedField(queryset=Vm.objects.all(), write_only=True,
                                             help_text="The VM (down) to make the template of.")
     cpu = serializers.SerializerMethodField()
     # A plain string: the VM serializers' console enums already take the schema's name.
     console = serializers.CharField(read_only=True, help_text="vnc or spice, as the VM's.")
     disks = TemplateDiskSerializer(many=True, read_only=True)
+    seal_report = serializers.ListField(
+        child=serializers.CharField(), read_only=True,
+        help_text="What virt-sysprep printed while sealing, one line each (empty until sealed).")
 
     class Meta:
         model = Template
         fields = ["id", "name", "description", "vm", "storage_domain", "base_template", "version_name",
-                  "data_center", "os_type", "status", "version_number", "sealed", "memory_mb",
-                  "memory_guaranteed_mb", "cpu", "optimization", "console", "nic_models", "created_from_vm",
-                  "created_at", "disks"]
-        read_only_fields = ["id", "data_center", "os_type", "status", "version_number", "sealed", "memory_mb",
+                  "seal", "data_center", "os_type", "status", "version_number", "sealed", "seal_status",
+                  "seal_message", "seal_report", "memory_mb", "memory_guaranteed_mb", "cpu", "optimization",
+                  "console", "nic_models", "created_from_vm", "created_at", "disks"]
+        read_only_fields = ["id", "data_center", "os_type", "status", "version_number", "sealed", "seal_status",
+                            "seal_message", "seal_report", "memory_mb",
                             "memory_guaranteed_mb", "optimization", "console", "nic_models", "created_from_vm",
                             "created_at"]
         # The service numbers versions and checks names; DRF's unique-together

@@ -3,8 +3,9 @@
 Making one claims the VM into image_locked and creates the template (locked),
 its disks' rows and the job in one transaction; the job copies each disk of
 the VM, through the data center's SPM host, into a standalone qcow2 volume on
-the chosen storage domain (libvirt flattens any backing chain), then marks
-the template ok and puts the VM back down. A failed job (or one whose worker
+the chosen storage domain (libvirt flattens any backing chain), seals the
+copies when asked to (vms.services.sealing), then marks the template ok and
+puts the VM back down. A failed job (or one whose worker
 died: core.jobs.jobs_fail_orphaned runs the same handler) removes the copies
 it made and the template's rows, or marks the template illegal when a copy
 cannot be removed, and always puts the VM back down with an event saying why.
@@ -35,10 +36,11 @@ from inventory.models import StorageDomain
 from inventory.services.hosts import host_call
 from inventory.services.spm import spm_required
 from inventory.services.storage import storage_pool_name
-from vms.choices import DiskFormat, TemplateStatus, VmStatus
+from vms.choices import DiskFormat, SealStatus, TemplateStatus, VmStatus
 from vms.models import Template, TemplateDisk, Vm
 from vms.permissions import vm_may
 from vms.services.requests import name_problem
+from vms.services.sealing import SEAL_STEP, seal_status_for, template_seal_step
 from vms.services.status import vm_claim, vm_set_status
 
 MIB = 1024**2
@@ -69,10 +71,12 @@ def template_may_delete(user, template: Template) -> bool:
 # ---- create -------------------------------------------------------------------
 
 def template_create_from_vm(*, vm: Vm, user, name: str, description: str = "", storage_domain: StorageDomain,
-                            base_template: Template | None = None, version_name: str = "") -> tuple[Template, Job]:
+                            base_template: Template | None = None, version_name: str = "",
+                            seal: bool | None = None) -> tuple[Template, Job]:
     """Make a template of the VM, which must be down (409 otherwise, naming
     its status). Refused before anything is written when the name is taken
-    or malformed, or the storage domain cannot hold the copies."""
+    or malformed, or the storage domain cannot hold the copies. ``seal``
+    None: as the OS type's family says (vms.services.sealing)."""
     if vm.status not in TEMPLATE_FROM:
         raise Conflict(f"VM {vm.name} is {VmStatus.label(vm.status).lower()}: a template is made from a VM that "
                        "is down. Shut it down first.")
@@ -90,6 +94,7 @@ def template_create_from_vm(*, vm: Vm, user, name: str, description: str = "", s
             nic_models=list(vm.nics.order_by("index").values_list("model", flat=True)),
             base_template=_base_of(base_template), version_number=_next_version(base_template),
             version_name=version_name if base_template is not None else "", created_from_vm=vm, created_by=user,
+            seal_status=seal_status_for(seal, vm.os_type),
         )
         for disk in disks:
             TemplateDisk.objects.create(
@@ -97,7 +102,8 @@ def template_create_from_vm(*, vm: Vm, user, name: str, description: str = "", s
                 interface=disk.interface, bootable=disk.bootable, storage_domain=storage_domain,
                 volume_name=f"template-{template.pk}-disk{disk.index}.qcow2",
             )
-        steps = [f"Copy disk {disk.index + 1}" for disk in disks] + ["Register"]
+        sealing = [SEAL_STEP] if template.seal_status == SealStatus.PENDING else []
+        steps = [f"Copy disk {disk.index + 1}" for disk in disks] + sealing + ["Register"]
         job = job_create(title=f"Make template {name} from VM {vm.name}", task="template.create", steps=steps,
                          target=vm, user=user, task_args=(template.pk,))
     return template, job
@@ -171,6 +177,7 @@ def template_create_run(run: JobRun, template_id: int) -> None:
                                  disk.volume_name, source_path=sources[disk.index].path, format=DiskFormat.QCOW2,
                                  progress=run.step_reporter(step))
                 TemplateDisk.objects.filter(pk=disk.pk).update(path=info.path, status=TemplateStatus.OK)
+    template_seal_step(run, template, spm)
     with run.step("Register"):
         Template.objects.filter(pk=template.pk).update(status=TemplateStatus.OK)
         vm_set_status(vm=vm, status=VmStatus.DOWN, expected=VmStatus.IMAGE_LOCKED, user=run.job.user)

@@ -14,6 +14,7 @@ from core.errors import PermissionDenied, PortalError
 from vms import selectors
 from vms.forms import TemplateForm
 from vms.models import Vm
+from vms.services.sealing import SEAL_OPERATIONS
 from vms.services.templates import (
     TEMPLATE_FROM, template_create_from_vm, template_may_create, templates_visible_to,
 )
@@ -40,6 +41,7 @@ def template_detail(request, pk: int):
         "template": template,
         "disks": template.disks.select_related("storage_domain"),
         "versions": versions.order_by("version_number"),
+        "seal_operations": SEAL_OPERATIONS,
     })
 
 
@@ -62,4 +64,5 @@ def vm_make_template(request, pk: int):
             return redirect("templates:template-detail", template.pk)
     return render(request, "vms/template_make.html", {
         "vm": vm, "form": form, "allowed": make_template_allowed(request.user, vm),
+        "seal_operations": SEAL_OPERATIONS,
     })

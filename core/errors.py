@@ -8,9 +8,12 @@ class PortalError(Exception):
     status_code = 400
     code = "invalid"
 
-    def __init__(self, detail: str):
+    def __init__(self, detail: str, **extra):
+        """``extra``: more fields of the API's error body besides detail and
+        code (e.g. the objects a 409 is about), JSON-ready."""
         super().__init__(detail)
         self.detail = detail
+        self.extra = extra
 
 
 class InvalidInput(PortalError):

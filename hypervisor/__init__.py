@@ -26,6 +26,7 @@ from hypervisor.domains import (
     undefine_domain,
 )
 from hypervisor.screenshot import domain_screenshot_png
+from hypervisor.consoles import ConsoleAddress, domain_console_address
 from hypervisor.sealing import SEAL_OPERATIONS, CannotSeal, NotInspectable, SealOperation, SealReport, seal_volumes
 from hypervisor.snapshots import SnapshotInfo, create_snapshot, delete_snapshot, list_snapshots, revert_snapshot
 from hypervisor.errors import (
@@ -77,6 +78,7 @@ from hypervisor.storage import (
     remove_pool,
 )
 from hypervisor.volumes import (
+    COPY_SOURCE_FORMATS,
     VolumeInfo,
     copy_volume,
     create_volume,
@@ -97,9 +99,9 @@ __all__ = [
     "network_info", "parse_network_xml", "remove_network",
     "PoolInfo", "PoolSpec", "VolumeInfo", "build_pool_xml", "ensure_dir_pool", "list_pools",
     "list_volumes", "parse_pool_xml", "pool_info", "remove_pool",
-    "copy_volume", "create_volume", "delete_volume", "overlay_volume", "resize_volume", "upload_volume",
+    "COPY_SOURCE_FORMATS", "copy_volume", "create_volume", "delete_volume", "overlay_volume", "resize_volume", "upload_volume",
     "volume_by_path",
-    "domain_screenshot_png", "domain_state_reason", "domain_summary", "domain_xml_inactive",
+    "ConsoleAddress", "domain_console_address", "domain_screenshot_png", "domain_state_reason", "domain_summary", "domain_xml_inactive",
     "reboot_domain", "resume_domain", "run_domain_once", "shutdown_domain", "suspend_domain",
     "PORTAL_NS",
     "Capabilities",

@@ -36,6 +36,11 @@ VOLUME_FORMATS = frozenset({"qcow2", "raw"})
 SECTOR = 512  # disks are addressed in sectors: capacities are whole sectors
 MAX_VOLUME_NAME_BYTES = 255  # a file name, on every Linux file system
 QCOW2_COMPAT = "1.1"
+# The formats libvirt's storage driver reads a volume as, and so copies from
+# (createXMLFrom runs ``qemu-img convert -f <the format libvirt probed>``).
+# libvirt 9.0 does not know vhdx: it reads such a file as raw, and a "copy"
+# would be the vhdx container's bytes as the guest's disk. Refused, not guessed.
+COPY_SOURCE_FORMATS = frozenset({"qcow2", "raw", "vmdk", "vdi", "vpc"})
 
 @dataclass(frozen=True)
 class VolumeInfo:
@@ -86,7 +91,7 @@ def create_volume(uri: str, pool: str, name: str, *, capacity_bytes: int, format
 
 def copy_volume(
     uri: str, pool: str, name: str, *, source_path: str, format: str, capacity_bytes: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    source_format: str | None = None, progress: Callable[[int, int], None] | None = None,
 ) -> VolumeInfo:
     """A full, standalone copy of the image at ``source_path`` as a new volume.
 
@@ -94,6 +99,12 @@ def copy_volume(
     flattened into it) and grown to ``capacity_bytes`` when that is larger than
     the source (None: the source's size; smaller is refused, it would cut the
     disk). A raw copy is preallocated like ``create_volume``'s.
+
+    The source is read as the format libvirt finds in it (vmdk, vdi, vpc...
+    are converted); ``source_format``, when given, is the format the caller
+    knows it to be (detected at upload): a source libvirt reads otherwise, or
+    a format it cannot read (``COPY_SOURCE_FORMATS``), is refused with
+    InvalidSpec before anything is written.
 
     libvirt copies only from a volume, so the source must be a file in some
     storage pool's directory on the host (an upload landed there); the pools
@@ -112,12 +123,20 @@ def copy_volume(
     _one_of("Volume format", format, VOLUME_FORMATS)
     if capacity_bytes is not None:
         _check_capacity(capacity_bytes)
+    if source_format is not None:
+        _one_of("Source format", source_format, COPY_SOURCE_FORMATS)
     source_path = _absolute_path("Source path", source_path)
     conn = get_connection(uri)
     libvirt_pool = _running_pool(conn, uri, pool)
     source = _volume_at(conn, uri, source_path)
     with libvirt_errors(uri):
         _type, source_capacity, source_allocation = source.info()
+        seen = _volume_format(source.XMLDesc(0))
+    if source_format is not None and seen != source_format:
+        raise InvalidSpec(
+            f"libvirt on {uri} reads {source_path} as {seen or 'an unknown format'}, not {source_format}: "
+            "copying it would not convert it. Nothing was copied."
+        )
     if capacity_bytes is None:
         capacity_bytes = source_capacity
     elif capacity_bytes < source_capacity:

@@ -5,6 +5,7 @@ service's own constant), so templates never compare status strings."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Model
@@ -25,8 +26,20 @@ class ObjectAction:
     post: bool = True  # a form posting to url (it changes something), else a link to a page that asks first
 
 
+# Buttons that higher apps add to a host's page (the vms app: the maintenance
+# plan), each a function of the host giving its actions for an admin of it.
+HostActionSource = Callable[[Host], list[ObjectAction]]
+_host_action_sources: list[HostActionSource] = []
+
+
+def register_host_action_source(source: HostActionSource) -> None:
+    _host_action_sources.append(source)
+
+
 def _host_actions(host: Host) -> list[ObjectAction]:
     actions = []
+    for source in _host_action_sources:
+        actions += source(host)
     if host.status not in STATES_THAT_REFUSE_REFRESH:
         actions.append(ObjectAction("Refresh", reverse("inventory:host-refresh", args=[host.pk])))
     if host.status in ACTIVATABLE_STATES:

@@ -5,8 +5,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
+from consoles.api import VmConsoleTicketView
 from core.api.views import EventViewSet, JobViewSet
 from vms.api.disks import VmDiskViewSet
+from vms.api.maintenance import HostMaintenancePlanView
 from vms.api.snapshots import VmSnapshotViewSet
 from vms.api.templates import TemplateViewSet
 from vms.api.views import InstanceTypeViewSet, OperatingSystemViewSet, VmViewSet
@@ -41,5 +43,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("vms/<int:pk>/screenshot.png", VmViewSet.as_view({"get": "screenshot"}), name="vm-screenshot"),
+    path("vms/<int:pk>/console/", VmConsoleTicketView.as_view(), name="vm-console"),
+    path("hosts/<int:pk>/maintenance-plan/", HostMaintenancePlanView.as_view(), name="host-maintenance-plan"),
     path("", include(router.urls)),
 ]

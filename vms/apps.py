@@ -1,4 +1,4 @@
-"""The vms app: registers its capacity and domain-event hooks with the inventory."""
+"""The vms app: registers its capacity, domain-event and host-page hooks with the inventory."""
 
 from django.apps import AppConfig
 
@@ -9,13 +9,16 @@ class VmsConfig(AppConfig):
 
     def ready(self) -> None:
         from inventory import capacity
+        from inventory.actions import register_host_action_source
         from inventory.watcher import register_domain_event_handler
         from vms import selectors
+        from vms.views.maintenance import maintenance_plan_actions
 
         capacity.register_commitment_source(selectors.clusters_commitment)
         capacity.register_host_commitment_source(selectors.hosts_commitment)
         capacity.register_host_workload_source(selectors.host_workloads)
         register_domain_event_handler(_vm_sync_event)
+        register_host_action_source(maintenance_plan_actions)
 
 
 def _vm_sync_event(event) -> None:

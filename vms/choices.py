@@ -120,6 +120,9 @@ DISK_INTERFACE_CHOICES = DiskInterface.choices()
 NIC_MODEL_CHOICES = NicModel.choices()
 CONSOLE_TYPE_CHOICES = ConsoleType.choices()  # a VM's console: the VM, its creation and its edit
 DISK_IMAGE_STATUS_CHOICES = DiskStatus.choices()  # disks and snapshots
+# A new disk's allocation, saying the format it decides: a disk's, and a clone's disks from a template.
+DISK_ALLOCATION_CHOICES = [(DiskAllocation.THIN, "Thin provisioned (qcow2)"),
+                           (DiskAllocation.PREALLOCATED, "Preallocated (raw)")]
 
 
 # A snapshot's status is oVirt's image status, as a disk's: locked while a job

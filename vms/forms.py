@@ -20,7 +20,8 @@ from django.utils.choices import CallableChoiceIterator
 
 from inventory.choices import ImageContent, ImageStatus, NetworkStatus, StorageDomainStatus, StorageDomainType
 from inventory.models import Cluster, Host, Image, Network, StorageDomain
-from vms.choices import BootDevice, ConsoleType, DiskAllocation, DiskFormat, NicModel, Optimization, OsFamily
+from vms.choices import (DISK_ALLOCATION_CHOICES, BootDevice, ConsoleType, DiskAllocation, DiskFormat, NicModel, Optimization, OsFamily,
+                         Provisioning)
 from vms.models import InstanceType, OperatingSystem, Template, Vm, VmSnapshot
 from vms.services.requests import DEVICES_MAX, MAC_INPUT_MAX, NAME_MAX
 from vms.services.sealing import seal_by_default
@@ -28,6 +29,7 @@ from vms.services.snapshots import WITH_MEMORY
 
 GIB = 1024**3
 BLANK_TEMPLATE = "blank"
+LATEST_PREFIX = "latest:"
 # "": the VM's own console (its label names it, per VM).
 RUN_ONCE_CONSOLES = [("", "As the VM's"),
                      *((value, ConsoleType.label(value)) for value in (ConsoleType.VNC, ConsoleType.SPICE))]
@@ -48,6 +50,27 @@ def os_choices(operating_systems) -> list[tuple[str, list[tuple[str, str]]]]:
     return [(OsFamily.label(family), options) for family, options in groups.items() if options]
 
 
+def template_choices(templates) -> list[tuple[str, str]]:
+    """Each ready template version by id, and "latest:<base id>" for each
+    family with versions: the newest one when the VM is created."""
+    choices, families = [], {}
+    for template in templates:
+        version = f"version {template.version_number}" + (f" ({template.version_name})" if template.version_name else "")
+        choices.append((str(template.pk), f"{template.name}: {version}, {template.data_center.name}"))
+        base = template.base_template or template
+        families.setdefault(base.pk, [base.name, 0])[1] += 1
+    latest = [(f"{LATEST_PREFIX}{pk}", f"{name}: the latest version") for pk, (name, count) in families.items()
+              if count > 1]
+    return latest + choices
+
+
+def template_choice(value: str) -> tuple[int | None, bool]:
+    """The wizard's template answer as (template id or None for blank, latest)."""
+    latest = value.startswith(LATEST_PREFIX)
+    raw = value.removeprefix(LATEST_PREFIX)
+    return (int(raw) if raw.isdigit() and len(raw) < 12 else None), latest
+
+
 def os_search(queryset: QuerySet[OperatingSystem], query: str) -> QuerySet[OperatingSystem]:
     """Every word must appear in the name or the short id: "deb 11" finds Debian 11."""
     for word in query.split():
@@ -62,8 +85,19 @@ class BasicsForm(forms.Form):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     cluster = forms.ModelChoiceField(queryset=Cluster.objects.none(), empty_label=None,
                                      help_text="Its hosts run the VM; its data center holds the disks and networks.")
-    template = forms.ChoiceField(choices=[(BLANK_TEMPLATE, "Blank")], initial=BLANK_TEMPLATE,
-                                 help_text="Templates come later: the VM starts empty (or from a disk image in step 4).")
+    template = forms.ChoiceField(
+        choices=[(BLANK_TEMPLATE, "Blank")], initial=BLANK_TEMPLATE, label="From template",
+        help_text="Blank: the VM starts empty (or from a disk image in step 4). A template brings its operating "
+                  "system, hardware and disks; the next steps start from them. \"Latest\" takes the newest "
+                  "version when the VM is created.")
+    provisioning = forms.ChoiceField(
+        choices=[("", "As the profile says (desktop: thin; server, high performance: clone)"),
+                 *Provisioning.choices()],
+        required=False, label="Disks from the template",
+        help_text="Thin: an overlay on the template's disk, made at once; the template stays while the VM "
+                  "exists. Clone: a full copy of its own.")
+    clone_allocation = forms.ChoiceField(
+        choices=DISK_ALLOCATION_CHOICES, initial=DiskAllocation.THIN, required=False, label="A clone's disks")
     # Chosen by short id (the API's id of an OS). The select's ~850 options are
     # read only when the step is shown, not each time its answers are checked.
     os_type = forms.ModelChoiceField(
@@ -73,8 +107,10 @@ class BasicsForm(forms.Form):
         help_text="Sets the defaults the guest needs: disk bus, NIC model, video, clock.",
     )
 
-    def __init__(self, *args, clusters: QuerySet[Cluster], operating_systems: QuerySet[OperatingSystem], **kwargs):
+    def __init__(self, *args, clusters: QuerySet[Cluster], operating_systems: QuerySet[OperatingSystem],
+                 templates: QuerySet[Template] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["template"].choices = [(BLANK_TEMPLATE, "Blank"), *template_choices(templates or [])]
         self.fields["cluster"].queryset = clusters
         self.fields["cluster"].label_from_instance = lambda c: f"{c.name} ({c.data_center.name})"
         self.fields["os_type"].queryset = operating_systems
@@ -145,9 +181,7 @@ class DiskForm(forms.Form):
 
     size_gb = forms.IntegerField(label="Size (GiB)", min_value=1, required=False,
                                  help_text="Empty with an image: the image's size.")
-    allocation = forms.ChoiceField(choices=[
-        (DiskAllocation.THIN, "Thin provisioned (qcow2)"), (DiskAllocation.PREALLOCATED, "Preallocated (raw)"),
-    ], initial=DiskAllocation.THIN)
+    allocation = forms.ChoiceField(choices=DISK_ALLOCATION_CHOICES, initial=DiskAllocation.THIN)
     storage_domain = forms.ModelChoiceField(queryset=StorageDomain.objects.none(), empty_label=None)
     image = forms.ModelChoiceField(queryset=Image.objects.none(), required=False, empty_label="None: an empty disk",
                                    label="Source image")
@@ -337,6 +371,47 @@ class TemplateForm(forms.Form):
                 status=StorageDomainStatus.ACTIVE)
             self.fields["base_template"].queryset = Template.objects.filter(
                 data_center_id=vm.data_center_id, base_template=None).order_by("name")
+
+
+class TemplateFromImageForm(TemplateForm):
+    """Or make a template of an uploaded disk image, converted to qcow2; an
+    image has no hardware, so the OS type is given and sets the defaults."""
+
+    image = forms.ModelChoiceField(
+        Image.objects.filter(content=ImageContent.DISK, status=ImageStatus.OK),
+        help_text="Its format was detected at upload; it is converted to qcow2 and left as it is.",
+    )
+    os_type = forms.ModelChoiceField(
+        OperatingSystem.objects.all(), to_field_name="short_id", label="Operating system",
+        error_messages={"invalid_choice": "Choose an operating system from the list."},
+        help_text="The guest's OS: its recommended memory and vCPUs are the defaults below.",
+    )
+    memory_mb = forms.IntegerField(label="Memory (MiB)", min_value=1, required=False,
+                                   help_text="Empty: the operating system's recommended memory.")
+    cpu_sockets = forms.IntegerField(label="Sockets", min_value=1, required=False, help_text="Empty: 1.")
+    cpu_cores = forms.IntegerField(label="Cores per socket", min_value=1, required=False,
+                                   help_text="Empty: the operating system's recommended vCPUs.")
+    cpu_threads = forms.IntegerField(label="Threads per core", min_value=1, required=False, help_text="Empty: 1.")
+
+    field_order = ["image", "name", "description", "os_type", "memory_mb", "cpu_sockets", "cpu_cores",
+                   "cpu_threads", "storage_domain"]
+
+    def __init__(self, *args, data_center=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # An uploaded image is taken as it is (cloud images come sealed) unless sealing is asked for.
+        self.fields["seal"].widget.choices = [
+            ("unknown", "As for an image: do not seal"), ("true", "Seal"), ("false", "Do not seal")]
+        self.fields["image"].label_from_instance = (
+            lambda image: f"{image.name} ({image.format}, {image.storage_domain.name})")
+        self.fields["image"].queryset = self.fields["image"].queryset.select_related("storage_domain")
+        self.fields["os_type"].widget.choices = CallableChoiceIterator(
+            functools.cache(lambda: [("", "Choose an operating system"), *os_choices(OperatingSystem.objects.all())]))
+        if data_center is not None:  # the chosen image's data center's choices only
+            self.fields["storage_domain"].queryset = StorageDomain.objects.filter(
+                data_center=data_center, domain_type=StorageDomainType.DATA,
+                status=StorageDomainStatus.ACTIVE).order_by("name", "pk")
+            self.fields["base_template"].queryset = Template.objects.filter(
+                data_center=data_center, base_template=None).order_by("name")
 
 
 class EditForm(forms.Form):

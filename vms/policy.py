@@ -97,6 +97,18 @@ PROFILE_EFFECTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# How a VM made from a template gets its disks when it is not said: a desktop
+# shares the template's disks (thin: a qcow2 overlay, made at once, many
+# alike), a server or a high performance VM gets its own standalone copy (clone:
+# no IO through a backing chain, and it outlives the template).
+PROVISIONING_BY_PROFILE: dict[str, str] = {"desktop": "thin", "server": "clone", "high_performance": "clone"}
+
+
+def default_provisioning(optimization: str) -> str:
+    """Thin or clone, for a VM from a template with this optimization profile."""
+    _choice("Optimization", optimization, OPTIMIZATIONS)
+    return PROVISIONING_BY_PROFILE[optimization]
+
 
 def _choice(what: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:

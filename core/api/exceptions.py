@@ -12,7 +12,7 @@ from core.errors import PortalError
 
 def handle_exception(exc, context):
     if isinstance(exc, PortalError):
-        return Response({"detail": exc.detail, "code": exc.code}, status=exc.status_code)
+        return Response({"detail": exc.detail, "code": exc.code, **exc.extra}, status=exc.status_code)
     if isinstance(exc, hypervisor.HostUnreachable):
         return Response(
             {"detail": exc.message, "code": "hypervisor_unavailable"},

@@ -16,7 +16,7 @@ from vms.forms import BasicsForm, DiskForm, DiskFormSet, FinishForm, NicForm, Ni
 from vms.models import Vm
 from vms.services.requests import DEVICES_MAX
 
-API_ONLY = {"vm": {"template", "provisioning", "disks", "nics"},  # disks, nics: the rows of step 4, below
+API_ONLY = {"vm": {"template", "template_latest", "provisioning", "disks", "nics"},  # disks, nics: the rows of step 4, below
             "disks": {"format", "interface", "bootable"}, "nics": set()}
 WIZARD_FORMS = {"vm": (BasicsForm, SizingForm, ProfileForm, FinishForm), "disks": (DiskForm,), "nics": (NicForm,)}
 

@@ -6,7 +6,7 @@ from rest_framework import serializers
 from core.api.forms import serializer_from_form
 from vms.choices import DiskFormat, DiskInterface, Provisioning
 from vms.forms import BasicsForm, DiskForm, EditForm, FinishForm, NicForm, ProfileForm, RunOnceForm, SizingForm
-from vms.models import InstanceType, OperatingSystem, Vm, VmDisk, VmNic
+from vms.models import InstanceType, OperatingSystem, Template, Vm, VmDisk, VmNic
 from vms.services.requests import TOPOLOGY_FIELDS, DiskRequest, NicRequest, VmRequest
 
 
@@ -58,8 +58,8 @@ class VmDiskSerializer(serializer_from_form(DiskForm, name="DiskInputs"), serial
     class Meta:
         model = VmDisk
         fields = ["id", "size_gb", "format", "allocation", "interface", "bootable", "storage_domain", "image",
-                  "path", "status"]
-        read_only_fields = ["id", "path", "status"]
+                  "template_disk", "path", "status"]
+        read_only_fields = ["id", "template_disk", "path", "status"]
 
 
 class VmNicSerializer(serializer_from_form(NicForm, name="NicInputs"), serializers.ModelSerializer):
@@ -89,13 +89,19 @@ class PlacementField(serializers.JSONField):
 # Where the API differs from the wizard's steps, each once: the rest of the
 # wizard's inputs are the API's as they are (serializer_from_form).
 VM_API_OVERRIDES = {
-    "template": None,  # the API's own: JSON, to stay empty until templates come
+    # The API's own: a template's id (the wizard's select also offers "latest").
+    "template": None,
+    "provisioning": None,  # the API's own: the VM's value is read back
+    # Left out with a template: the template's (vm_request_clean fills them in).
+    "os_type": {"required": False},
+    "optimization": {"required": False},
     # Left out, the instance type or the OS gives them (vm_request_clean); the
     # wizard shows them filled in the same way and asks for all.
     **{name: {"required": False} for name in TOPOLOGY_FIELDS},
     "console": {"required": False},  # left out: the profile's (headless for high performance)
     # `host` answers where the VM is; the pin is written as `pin_host`.
     "host": {"name": "pin_host", "source": "host", "write_only": True},
+    "clone_allocation": {"write_only": True},
     "start": {"default": False, "write_only": True},  # the wizard ticks the box; the API starts nothing unasked
 }
 VmInputs = serializer_from_form(BasicsForm, SizingForm, ProfileForm, FinishForm, name="VmInputs",
@@ -109,9 +115,16 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
     # The inputs are the wizard's (VmInputs); declared here: those only the API offers, and the read side.
 
     url = serializers.HyperlinkedIdentityField(view_name="api:vm-detail")
-    template = serializers.JSONField(required=False, allow_null=True, default=None, write_only=True,
-                                     help_text="Not available yet: leave empty (blank VM).")
-    provisioning = serializers.ChoiceField(Provisioning.choices(), default=Provisioning.CLONE)
+    template = serializers.PrimaryKeyRelatedField(
+        queryset=Template.objects.all(), required=False, allow_null=True, default=None,
+        help_text="The template (a version's id) whose hardware and disks the VM starts from; null: blank.")
+    template_latest = serializers.BooleanField(
+        default=False, write_only=True,
+        help_text="With template: take the newest ready version of its family at creation time instead.")
+    provisioning = serializers.ChoiceField(
+        Provisioning.choices(), required=False,
+        help_text="From a template: thin (an overlay on its disks) or clone (a copy). Left out: the "
+                  "optimization profile's (desktop thin, otherwise clone).")
     disks = VmDiskSerializer(many=True, required=False)
     nics = VmNicSerializer(many=True, required=False)
     data_center = serializers.PrimaryKeyRelatedField(read_only=True)
@@ -119,22 +132,20 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
     pinned_host = serializers.PrimaryKeyRelatedField(read_only=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     placement = PlacementField()
-    template_version = serializers.SerializerMethodField()
+    template_version = serializers.IntegerField(read_only=True, help_text="The version the VM was made from.")
     vcpus = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = Vm
         fields = [
-            "id", "url", "uuid", "name", "description", "cluster", "data_center", "template", "template_version",
+            "id", "url", "uuid", "name", "description", "cluster", "data_center", "template", "template_latest",
+            "template_version", "clone_allocation",
             "os_type", "instance_type", "optimization", "memory_mb", "memory_guaranteed_mb", "cpu_sockets",
             "cpu_cores", "cpu_threads", "vcpus", "provisioning", "disks", "nics", "console", "pin_host",
             "pinned_host", "start", "status", "status_reason", "host", "owner", "origin", "placement",
             "created_at",
         ]
         read_only_fields = ["uuid", "data_center", "status", "status_reason", "origin", "created_at"]
-
-    def get_template_version(self, vm) -> int | None:
-        return None
 
     def vm_request(self) -> VmRequest:
         data = dict(self.validated_data)

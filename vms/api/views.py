@@ -1,5 +1,6 @@
 """The VM API: the catalogue, instance types, VMs and their actions, each through one service."""
 
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -19,6 +20,7 @@ from vms.models import InstanceType
 from vms.permissions import vm_require
 from vms.services import lifecycle
 from vms.services.edit import vm_edit
+from vms.services.templates import templates_visible_to
 from vms.services.screenshot import vm_screenshot_png
 
 
@@ -81,6 +83,9 @@ class VmViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.Read
         cluster = serializer.validated_data["cluster"]
         if not (has_permission(request.user, "create") or has_permission(request.user, "create", cluster)):
             require_permission(request.user, "create", cluster)
+        template = serializer.validated_data.get("template")
+        if template is not None and not templates_visible_to(request.user).filter(pk=template.pk).exists():
+            raise ValidationError({"template": f'Invalid pk "{template.pk}" - object does not exist.'})
         vm, job = lifecycle.vm_create(request=serializer.vm_request(), user=request.user)
         context = self.get_serializer_context()
         return Response(

@@ -44,6 +44,12 @@ class Vm(models.Model):
     cpu_cores = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
     cpu_threads = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
     provisioning = models.CharField(max_length=8, choices=Provisioning.choices(), default=Provisioning.CLONE)
+    # The template (the very version) the VM was made from; its number is kept
+    # apart so the record survives the template's deletion (a clone may outlive it).
+    template = models.ForeignKey(
+        "vms.Template", null=True, blank=True, on_delete=models.SET_NULL, related_name="vms"
+    )
+    template_version = models.PositiveIntegerField(null=True, blank=True)
     console = models.CharField(max_length=8, choices=ConsoleType.choices(), default=ConsoleType.VNC)
     pinned_host = models.ForeignKey(
         "inventory.Host", null=True, blank=True, on_delete=models.SET_NULL, related_name="pinned_vms"
@@ -103,6 +109,12 @@ class VmDisk(models.Model):
     storage_domain = models.ForeignKey("inventory.StorageDomain", on_delete=models.PROTECT, related_name="disks")
     image = models.ForeignKey(
         "inventory.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="disks"
+    )
+    # The template disk this disk was made from: its backing file when the VM
+    # is thin (vms.services.from_template.thin_vms_using keeps such a template
+    # from being deleted), the source of its copy when it is a clone.
+    template_disk = models.ForeignKey(
+        "vms.TemplateDisk", null=True, blank=True, on_delete=models.SET_NULL, related_name="vm_disks"
     )
     volume_name = models.CharField(max_length=255)
     path = models.CharField(max_length=1024, blank=True)

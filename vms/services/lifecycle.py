@@ -32,6 +32,7 @@ from vms.choices import BootDevice, DiskFormat, DiskStatus, VmStatus
 from vms.models import Vm, VmDisk, VmNic
 from vms.policy import BootOverride
 from vms.services.definition import vm_domain_spec
+from vms.services.from_template import template_disk_create
 from vms.services.placement import (
     cluster_lock,
     demand_of,
@@ -84,6 +85,8 @@ def vm_create(*, request: VmRequest, user) -> tuple[Vm, Job]:
             memory_mb=request.memory_mb, memory_guaranteed_mb=request.memory_guaranteed_mb,
             cpu_sockets=request.cpu_sockets, cpu_cores=request.cpu_cores, cpu_threads=request.cpu_threads,
             provisioning=request.provisioning, console=request.console, pinned_host=request.host,
+            template=request.template,
+            template_version=request.template.version_number if request.template else None,
             host_id=host_id, status=VmStatus.IMAGE_LOCKED, owner=user, placement=placement_record(placement),
         )
         for index, disk in enumerate(request.disks):
@@ -91,12 +94,15 @@ def vm_create(*, request: VmRequest, user) -> tuple[Vm, Job]:
             VmDisk.objects.create(
                 vm=vm, index=index, size_gb=disk.size_gb, format=disk.format, allocation=disk.allocation,
                 interface=disk.interface, bootable=disk.bootable, storage_domain=disk.storage_domain,
-                image=disk.image, volume_name=volume, path=os.path.join(disk.storage_domain.path, volume),
+                image=disk.image, template_disk=disk.template_disk, volume_name=volume,
+                path=os.path.join(disk.storage_domain.path, volume),
             )
         for index, nic in enumerate(request.nics):
             VmNic.objects.create(vm=vm, index=index, network=nic.network, model=nic.model, mac=nic.mac,
                                  data_center_id=vm.data_center_id)
-        event_record(code="vm.created", message=f"VM {vm.name} created by {user}; {placement.summary}",
+        origin = (f" from template {request.template.name} (version {request.template.version_number}, "
+                  f"{request.provisioning})" if request.template else "")
+        event_record(code="vm.created", message=f"VM {vm.name} created{origin} by {user}; {placement.summary}",
                      user=user, target=vm)
         steps = [f"Create disk {index + 1}" for index in range(len(request.disks))]
         steps.append(f"Define on {placement.host_name}")
@@ -109,7 +115,7 @@ def vm_create(*, request: VmRequest, user) -> tuple[Vm, Job]:
 
 def vm_create_run(run: JobRun, start: bool) -> None:
     vm = _vm_of(run)
-    for disk in vm.disks.select_related("storage_domain", "image__storage_domain"):
+    for disk in vm.disks.select_related("storage_domain", "image__storage_domain", "template_disk", "vm"):
         with run.step(f"Create disk {disk.index + 1}"):
             _disk_create(disk)
     host = vm.host
@@ -132,10 +138,13 @@ def _disk_create(disk: VmDisk) -> None:
     spm = _spm(disk.vm)
     pool = storage_pool_name(disk.storage_domain)
     capacity = disk.size_gb * GIB
-    if disk.image is not None:
+    if disk.template_disk is not None:
+        template_disk_create(disk, spm)
+    elif disk.image is not None:
         storage_images_pool_ensure(domain=disk.image.storage_domain, host=spm)
+        # Read as the format detected at upload, converted by libvirt on the host.
         hypervisor.copy_volume(spm.uri, pool, disk.volume_name, source_path=disk.image.path,
-                               format=disk.format, capacity_bytes=capacity)
+                               source_format=disk.image.format, format=disk.format, capacity_bytes=capacity)
     else:
         hypervisor.create_volume(spm.uri, pool, disk.volume_name, capacity_bytes=capacity, format=disk.format)
     VmDisk.objects.filter(pk=disk.pk).update(status=DiskStatus.OK)

@@ -77,8 +77,9 @@ def demand_of(subject: VmRequest | Vm, *, pinned_host: Host | None = None) -> Vm
     """What a VM asks of a host: a cleaned creation request, or an existing VM
     (then ``pinned_host`` is where a start was asked to go, else its pin)."""
     if isinstance(subject, Vm):
-        networks = set(subject.nics.values_list("network_id", flat=True))
-        domains = set(subject.disks.values_list("storage_domain_id", flat=True))
+        # .all(): served from prefetch_related when the caller prefetched (a plan over many VMs).
+        networks = {nic.network_id for nic in subject.nics.all()}
+        domains = {disk.storage_domain_id for disk in subject.disks.all()}
         pinned_host = pinned_host or subject.pinned_host
     else:
         networks = {nic.network.pk for nic in subject.nics}

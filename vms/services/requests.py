@@ -11,10 +11,13 @@ from dataclasses import dataclass, replace
 from django.core.exceptions import ValidationError
 from django.db.models import Max
 
-from inventory.choices import HostStatus, ImageContent, ImageStatus, StorageDomainStatus, StorageDomainType
+from inventory.choices import HostStatus, StorageDomainStatus, StorageDomainType
 from inventory.models import Cluster, Host, Image, Network, StorageDomain
+from inventory.services.images import image_copy_problem
 from vms.choices import ConsoleType, DiskAllocation, DiskFormat, Optimization, Provisioning
-from vms.models import InstanceType, OperatingSystem, Vm, VmNic, vcpu_count
+from vms.models import InstanceType, OperatingSystem, Template, TemplateDisk, Vm, VmNic, vcpu_count
+from vms.policy import default_provisioning
+from vms.services.from_template import HARDWARE_FIELDS, template_choice_problem, template_latest
 from vms.services.macs import mac_clean, macs_allocate
 
 GIB = 1024**3
@@ -37,6 +40,7 @@ class DiskRequest:
     interface: str = ""  # "": the OS type's bus
     bootable: bool = False
     image: Image | None = None
+    template_disk: TemplateDisk | None = None  # made from it (thin or clone: the VM's provisioning)
 
 
 @dataclass(frozen=True)
@@ -50,22 +54,27 @@ class NicRequest:
 class VmRequest:
     name: str
     cluster: Cluster
-    os_type: OperatingSystem
+    os_type: OperatingSystem | None = None  # None: the template's
     description: str = ""
     instance_type: InstanceType | None = None
-    optimization: str = Optimization.SERVER
+    optimization: str | None = None  # None: the template's, else server
     memory_mb: int | None = None
     memory_guaranteed_mb: int | None = None
     cpu_sockets: int | None = None
     cpu_cores: int | None = None
     cpu_threads: int | None = None
-    provisioning: str = Provisioning.CLONE
+    provisioning: str | None = None  # None: the profile's (vms.policy.default_provisioning)
+    # A clone's disks: thin (qcow2) or preallocated (raw).
+    clone_allocation: str = DiskAllocation.THIN
     console: str | None = None
     host: Host | None = None  # pin
     disks: tuple[DiskRequest, ...] = ()
     nics: tuple[NicRequest, ...] = ()
     start: bool = False
-    template: object | None = None  # templates are not available yet: must stay empty
+    # Its hardware fills what is left empty and its disks come first;
+    # template_latest: the newest ready version of its family instead.
+    template: Template | None = None
+    template_latest: bool = False
 
 
 class Errors:
@@ -87,16 +96,62 @@ def vm_request_clean(request: VmRequest) -> VmRequest:
     OS type's recommendations, guaranteed memory, MACs, bootable disk), or a
     ValidationError naming each bad field."""
     errors = Errors()
+    request = _with_template(request, errors)
+    if request.os_type is None:
+        errors.raise_any()
+        raise ValidationError({"os_type": "Choose an operating system."})
     request = _with_sizing(request)
     vm_settings_check(request, errors)
     if request.host is not None and request.host.cluster_id != request.cluster.pk:
         errors.add("host", f"Host {request.host.name} is not in cluster {request.cluster.name}.")
-    if request.template is not None:
-        errors.add("template", "VMs from templates are not available yet; leave template empty (blank).")
     disks = _clean_disks(request, errors)
     nics = _clean_nics(request, errors)
     errors.raise_any()
     return replace(request, disks=disks, nics=nics)
+
+
+def _with_template(request: VmRequest, errors: Errors) -> VmRequest:
+    """The version the VM comes from ("latest" resolved now), its hardware
+    where the request left it empty, its disks before the request's own, and
+    the provisioning the profile gives when none was asked for."""
+    template = request.template
+    if template is None:
+        if request.provisioning == Provisioning.THIN:
+            errors.add("provisioning", "Thin provisioning shares a template's disks: choose a template, or clone.")
+        return replace(request, optimization=request.optimization or Optimization.SERVER,
+                       provisioning=Provisioning.CLONE, template_latest=False)
+    if request.template_latest:
+        template = template_latest(template) or template
+    problem = template_choice_problem(template, request.cluster.data_center_id)
+    if problem:
+        errors.add("template", problem)
+        return replace(request, template=template, optimization=request.optimization or template.optimization,
+                       os_type=request.os_type or template.os_type, provisioning=Provisioning.CLONE)
+    fills = {}
+    if request.instance_type is None:
+        fills = {name: getattr(template, name) for name in HARDWARE_FIELDS if getattr(request, name) is None}
+        if request.memory_mb is not None and request.memory_guaranteed_mb is None:
+            fills.pop("memory_guaranteed_mb", None)  # the VM's own share of its own memory
+    fills.setdefault("os_type", request.os_type or template.os_type)
+    optimization = request.optimization or template.optimization
+    console = request.console
+    if console is None and (optimization != Optimization.HIGH_PERFORMANCE or template.console == ConsoleType.NONE):
+        console = template.console
+    allocation = request.clone_allocation
+    provisioning = request.provisioning or default_provisioning(optimization)
+    own_disks = tuple(disk for disk in request.disks if disk.template_disk is None)  # cleaned twice: once
+    template_disks = tuple(
+        DiskRequest(storage_domain=disk.storage_domain, size_gb=disk.size_gb, interface=disk.interface,
+                    bootable=disk.bootable, template_disk=disk,
+                    allocation=DiskAllocation.THIN if provisioning == Provisioning.THIN else allocation,
+                    format=DiskFormat.QCOW2)
+        for disk in template.disks.select_related("storage_domain").order_by("index")
+    )
+    models = list(template.nic_models)
+    nics = tuple(nic if nic.model or index >= len(models) else replace(nic, model=models[index])
+                 for index, nic in enumerate(request.nics))
+    return replace(request, template=template, template_latest=False, optimization=optimization, console=console,
+                   provisioning=provisioning, disks=template_disks + own_disks, nics=nics, **fills)
 
 
 def vm_settings_check(request: VmRequest, errors: Errors, *, editing: Vm | None = None) -> None:
@@ -264,8 +319,9 @@ def _clean_disks(request: VmRequest, errors: Errors) -> tuple[DiskRequest, ...]:
 
 def _check_image(disk: DiskRequest, label: str, size_gb: int | None, errors: Errors) -> int | None:
     image = disk.image
-    if image.content != ImageContent.DISK or image.status != ImageStatus.OK:
-        errors.add("disks", f"{label}: image {image.name} is not a ready disk image.")
+    problem = image_copy_problem(image)
+    if problem:
+        errors.add("disks", f"{label}: {problem}")
         return None
     image_gb = math.ceil((image.virtual_size_bytes or 0) / GIB) or 1
     if size_gb is None:

@@ -46,8 +46,8 @@ PAGE_SIZE = 50
 # carry JSON (placement verdicts, NUMA cells) that decoding would make the
 # page's biggest cost, 50 rows at a time.
 VM_ROW_RELATED = ("cluster", "host", "os_type", "owner")
-VM_ROW_FIELDS = ("name", "description", "status", "status_reason", "origin", "memory_mb", "cpu_sockets", "cpu_cores",
-                 "cpu_threads", "cluster__name", "host__name", "os_type__name", "owner__username")
+VM_ROW_FIELDS = ("name", "description", "status", "status_reason", "origin", "console", "run_once", "memory_mb",
+                 "cpu_sockets", "cpu_cores", "cpu_threads", "cluster__name", "host__name", "os_type__name", "owner__username")
 THUMBNAIL_WIDTH = 320
 SCREEN_REFRESH_SECONDS = 5
 

@@ -28,7 +28,7 @@ from core.errors import PortalError
 from core.permissions import restrict
 from inventory.choices import NetworkStatus, StorageDomainStatus
 from inventory.models import Cluster, Host
-from vms.choices import ConsoleType, DiskAllocation, Optimization
+from vms.choices import ConsoleType, DiskAllocation, Optimization, TemplateStatus
 from vms.forms import (
     BLANK_TEMPLATE,
     BasicsForm,
@@ -41,14 +41,17 @@ from vms.forms import (
     disk_images_of,
     os_choices,
     os_search,
+    template_choice,
     vm_networks_of,
 )
-from vms.models import OperatingSystem, vcpu_count
+from vms.models import OperatingSystem, Template, vcpu_count
 from vms.policy import PROFILE_EFFECTS
 from vms.selectors import instance_types, operating_systems
+from vms.services.from_template import template_latest
 from vms.services.lifecycle import vm_create
 from vms.services.placement import cluster_largest_host, placement_preview
 from vms.services.requests import DiskRequest, NicRequest, VmRequest, vm_request_clean
+from vms.services.templates import templates_visible_to
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,10 @@ STEPS = (
 LAST = len(STEPS)
 # Where each field of a VmRequest is asked, so a refusal lands on its step.
 FIELD_STEPS = {
-    "name": 1, "description": 1, "cluster": 1, "os_type": 1, "template": 1,
+    "name": 1, "description": 1, "cluster": 1, "os_type": 1, "template": 1, "provisioning": 1,
+    "clone_allocation": 1,
     "instance_type": 2, "memory_mb": 2, "memory_guaranteed_mb": 2, "cpu_sockets": 2, "cpu_cores": 2,
-    "cpu_threads": 2, "optimization": 3, "disks": 4, "nics": 4, "console": 5, "host": 5, "provisioning": 5,
+    "cpu_threads": 2, "optimization": 3, "disks": 4, "nics": 4, "console": 5, "host": 5,
 }
 # Posted with every step but never carried along as an answer.
 NOT_CARRIED = {"csrfmiddlewaretoken", "wizard-action", "wizard-step", "wizard-reached", "os_search"}
@@ -113,9 +117,31 @@ class Wizard:
         os_type = OperatingSystem.objects.filter(short_id=DEFAULT_OS).values_list("short_id", flat=True).first()
         cluster = self.clusters.first()
         return BasicsForm(*self._data("basics"), prefix="basics", clusters=self.clusters,
-                          operating_systems=operating_systems(), initial={
+                          operating_systems=operating_systems(), templates=self.templates, initial={
                               "cluster": cluster.pk if cluster else None, "os_type": os_type,
                               "template": BLANK_TEMPLATE})
+
+    @cached_property
+    def templates(self) -> QuerySet[Template]:
+        """The ready templates of the data centers the user may create VMs in."""
+        return templates_visible_to(self.user).filter(
+            status=TemplateStatus.OK, data_center__in=self.clusters.values("data_center")).order_by(
+            "name", "version_number")
+
+    @cached_property
+    def template_answer(self) -> tuple[Template | None, bool]:
+        """The template chosen on step 1 (None: blank) and whether "latest" was."""
+        pk, latest = template_choice(str(self.basics["template"].value() or ""))
+        template = self.templates.filter(pk=pk).first() if pk is not None else None
+        return template, latest
+
+    @cached_property
+    def template(self) -> Template | None:
+        """The version the answers make the VM from (latest: the newest now), whose hardware fills the steps."""
+        template, latest = self.template_answer
+        if template is not None and latest:
+            return template_latest(template) or template
+        return template
 
     def _answer(self, form, name: str, lookup):
         """A field's value: cleaned when the form passes, else what was posted, else its initial."""
@@ -141,7 +167,11 @@ class Wizard:
         return SizingForm(*self._data("sizing"), prefix="sizing", initial=self._sizing_initial())
 
     def _sizing_initial(self) -> dict:
-        """The smallest preset that gives the OS what it recommends, else the recommendation itself."""
+        """The template's figures; else the smallest preset that gives the OS
+        what it recommends, else the recommendation itself."""
+        if self.template is not None:
+            return {"instance_type": None, **{name: getattr(self.template, name) for name in (
+                "memory_mb", "memory_guaranteed_mb", "cpu_sockets", "cpu_cores", "cpu_threads")}}
         os_type = self.os_type
         memory = os_type.recommended_memory_mb if os_type else 1024
         vcpus = os_type.recommended_vcpus if os_type else 1
@@ -153,7 +183,8 @@ class Wizard:
 
     @cached_property
     def profile(self) -> ProfileForm:
-        return ProfileForm(*self._data("profile"), prefix="profile")
+        initial = {"optimization": self.template.optimization} if self.template is not None else None
+        return ProfileForm(*self._data("profile"), prefix="profile", initial=initial)
 
     @property
     def optimization(self) -> str:
@@ -170,7 +201,8 @@ class Wizard:
         initial = None
         if not self.bound("disks"):
             size = (self.os_type.recommended_disk_gb if self.os_type else 0) or EXTRA_DISK_GB
-            initial = [self._new_disk(size)]
+            # From a template, its disks come first (shown above the rows): extra ones only.
+            initial = [] if self.template is not None else [self._new_disk(size)]
         return DiskFormSet(*self._data("disks"), prefix="disks", initial=initial,
                            form_kwargs={"domains": self.domains, "images": images})
 
@@ -187,7 +219,8 @@ class Wizard:
         initial = None
         if not self.bound("nics"):
             network = _first(self.networks, status=NetworkStatus.ACTIVE)
-            initial = [{"network": network.pk}] if network else []
+            models = self.template.nic_models if self.template is not None else [""]
+            initial = [{"network": network.pk, "model": model} for model in models] if network else []
         return NicFormSet(*self._data("nics"), prefix="nics", initial=initial,
                           form_kwargs={"networks": self.networks, "os_type": self.os_type})
 
@@ -198,8 +231,9 @@ class Wizard:
     @cached_property
     def finish(self) -> FinishForm:
         headless = self.optimization == Optimization.HIGH_PERFORMANCE
+        console = self.template.console if self.template is not None else ConsoleType.VNC
         return FinishForm(*self._data("finish"), prefix="finish", hosts=self.hosts, initial={
-            "console": ConsoleType.NONE if headless else ConsoleType.VNC, "host": None, "start": True})
+            "console": ConsoleType.NONE if headless else console, "host": None, "start": True})
 
     def forms_of(self, number: int) -> list:
         return {1: [self.basics], 2: [self.sizing], 3: [self.profile], 4: [self.disks, self.nics],
@@ -217,8 +251,11 @@ class Wizard:
     def vm_request(self, upto: int) -> VmRequest:
         """What the steps up to ``upto`` ask for; later steps keep the service's defaults."""
         basics = self.basics.cleaned_data
+        template, latest = self.template_answer
         fields = {"name": basics["name"], "description": basics["description"], "cluster": basics["cluster"],
-                  "os_type": basics["os_type"]}
+                  "os_type": basics["os_type"], "template": template, "template_latest": latest,
+                  "provisioning": basics["provisioning"] or None,
+                  "clone_allocation": basics["clone_allocation"] or DiskAllocation.THIN}
         if upto >= 2:
             sizing = self.sizing.cleaned_data
             fields.update({name: sizing[name] for name in (
@@ -369,6 +406,8 @@ def _render(request, wizard: Wizard, number: int):
              "id": f"id_profile-optimization_{index}"}
             for index, (value, label) in enumerate(Optimization.choices())
         ]
+    elif number == 4:
+        context["template_disks"] = wizard.template.disks.select_related("storage_domain") if wizard.template else ()
     elif number == 5:
         context["headless"] = wizard.optimization == Optimization.HIGH_PERFORMANCE
         context["headless_disabled"] = [ConsoleType.VNC, ConsoleType.SPICE]
@@ -392,6 +431,9 @@ def vm_wizard(request):
         return _render(request, Wizard(request.user), 1)
     data = request.POST.copy()
     wizard = Wizard(request.user, data)
+    if wizard.template is not None and data.get("basics-os_type") != wizard.template.os_type.short_id:
+        data["basics-os_type"] = wizard.template.os_type.short_id  # the template's disks hold its OS
+        wizard = Wizard(request.user, data)
     current = min(max(_number(data.get("wizard-step", "1"), 1), 1), LAST)
     action, argument = _action(data)
 

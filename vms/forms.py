@@ -24,6 +24,7 @@ from vms.choices import (DISK_ALLOCATION_CHOICES, BootDevice, ConsoleType, DiskA
                          Provisioning)
 from vms.models import InstanceType, OperatingSystem, Template, Vm, VmSnapshot
 from vms.services.requests import DEVICES_MAX, MAC_INPUT_MAX, NAME_MAX
+from vms.services.initialization import CUSTOM_SCRIPT_MAX, HOSTNAME_MAX, KEYS_TEXT_MAX, PASSWORD_MAX, USER_NAME_MAX
 from vms.services.sealing import seal_by_default
 from vms.services.snapshots import WITH_MEMORY
 
@@ -262,6 +263,36 @@ class FinishForm(forms.Form):
     def __init__(self, *args, hosts: QuerySet[Host], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["host"].queryset = hosts
+
+
+class InitializationForm(forms.Form):
+    """First boot: what the guest is told at its first start, a cloud-init
+    config drive for Linux OS types or Autounattend.xml for Windows ones
+    (vms.services.initialization judges the answers)."""
+
+    personalise = forms.BooleanField(required=False, label="Personalise the first boot",
+                                     help_text="A config drive, attached at the first start only, tells the "
+                                               "guest its hostname, a user and its time zone.")
+    hostname = forms.CharField(required=False, max_length=HOSTNAME_MAX,
+                               help_text="Empty: the VM's name. Windows: at most 15 characters, no dots.")
+    user_name = forms.CharField(required=False, max_length=USER_NAME_MAX, label="User name",
+                                widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    password = forms.CharField(required=False, max_length=PASSWORD_MAX,
+                               widget=forms.PasswordInput(render_value=True, attrs={"autocomplete": "new-password"}),
+                               help_text="Stored encrypted, never shown again.")
+    ssh_authorized_keys = forms.CharField(
+        required=False, label="SSH public keys", max_length=KEYS_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false",
+                                     "placeholder": "ssh-ed25519 AAAA... user@laptop"}),
+        help_text="One per line, as in a .pub file (Linux guests).")
+    timezone = forms.CharField(required=False, max_length=64, label="Time zone",
+                               widget=forms.TextInput(attrs={"list": "timezones", "placeholder": "UTC"}),
+                               help_text="An IANA name such as Europe/Paris. Empty: the image's own.")
+    custom_script = forms.CharField(
+        required=False, label="Extra user data", max_length=CUSTOM_SCRIPT_MAX,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text="Linux: a #cloud-config or a #! script, run after the settings above. "
+                  "Windows: a whole Autounattend.xml, used instead of the generated one.")
 
 
 class RunOnceForm(forms.Form):

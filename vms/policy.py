@@ -201,6 +201,8 @@ class VmPlan:
     smbios_serial: str | None = None
     smbios_family: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # The first-boot config drive (an ISO), attached until the first start has happened.
+    config_drive: str | None = None
 
     def __post_init__(self) -> None:
         _choice("Optimization", self.optimization, OPTIMIZATIONS)
@@ -314,6 +316,10 @@ def _devices(plan: VmPlan, boot: BootOverride, iothreads: int) -> tuple[tuple[Di
         disks.append(DiskSpec(disk.path, format=disk.format, bus=bus, boot_order=order, iothread=iothread))
     if cdrom is not None:
         disks.append(cdrom)
+    if plan.config_drive:
+        # On IDE, the CD-ROM bus every x86 guest kernel drives from its first
+        # boot (the pc machine's own controller; cloud kernels leave AHCI out).
+        disks.append(DiskSpec(plan.config_drive, format="raw", bus="ide", device="cdrom"))
     return tuple(disks), tuple(nics)
 
 

@@ -5,8 +5,19 @@ from rest_framework import serializers
 
 from core.api.forms import serializer_from_form
 from vms.choices import DiskFormat, DiskInterface, Provisioning
-from vms.forms import BasicsForm, DiskForm, EditForm, FinishForm, NicForm, ProfileForm, RunOnceForm, SizingForm
+from vms.forms import (
+    BasicsForm,
+    DiskForm,
+    EditForm,
+    FinishForm,
+    InitializationForm,
+    NicForm,
+    ProfileForm,
+    RunOnceForm,
+    SizingForm,
+)
 from vms.models import InstanceType, OperatingSystem, Template, Vm, VmDisk, VmNic
+from vms.services.initialization import InitializationRequest
 from vms.services.requests import TOPOLOGY_FIELDS, DiskRequest, NicRequest, VmRequest
 
 
@@ -86,6 +97,22 @@ class PlacementField(serializers.JSONField):
         super().__init__(read_only=True, **kwargs)
 
 
+# The wizard's First boot section; in the API, giving ``initialization`` is what personalises.
+INITIALIZATION_API_OVERRIDES = {"personalise": None, "password": {"write_only": True}}
+InitializationInputs = serializer_from_form(InitializationForm, name="InitializationInputs",
+                                            api_overrides=INITIALIZATION_API_OVERRIDES)
+
+
+class InitializationSerializer(InitializationInputs):
+    """First boot (create only). The password is write-only: the answer says whether one is set."""
+
+    password_set = serializers.SerializerMethodField()
+    applied_at = serializers.DateTimeField(read_only=True, help_text="When the first start happened (null: not yet).")
+
+    def get_password_set(self, initialization) -> bool:
+        return bool(initialization.password_secret)
+
+
 # Where the API differs from the wizard's steps, each once: the rest of the
 # wizard's inputs are the API's as they are (serializer_from_form).
 VM_API_OVERRIDES = {
@@ -127,6 +154,8 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
                   "optimization profile's (desktop thin, otherwise clone).")
     disks = VmDiskSerializer(many=True, required=False)
     nics = VmNicSerializer(many=True, required=False)
+    initialization = InitializationSerializer(required=False, allow_null=True, default=None,
+                                              help_text="First-boot personalisation (a config drive at the first start).")
     data_center = serializers.PrimaryKeyRelatedField(read_only=True)
     host = serializers.PrimaryKeyRelatedField(read_only=True, help_text="Where the VM is defined and runs.")
     pinned_host = serializers.PrimaryKeyRelatedField(read_only=True)
@@ -142,8 +171,8 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
             "template_version", "clone_allocation",
             "os_type", "instance_type", "optimization", "memory_mb", "memory_guaranteed_mb", "cpu_sockets",
             "cpu_cores", "cpu_threads", "vcpus", "provisioning", "disks", "nics", "console", "pin_host",
-            "pinned_host", "start", "status", "status_reason", "host", "owner", "origin", "placement",
-            "created_at",
+            "pinned_host", "start", "initialization", "status", "status_reason", "host", "owner", "origin",
+            "placement", "created_at",
         ]
         read_only_fields = ["uuid", "data_center", "status", "status_reason", "origin", "created_at"]
 
@@ -151,7 +180,10 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
         data = dict(self.validated_data)
         disks = tuple(DiskRequest(**disk) for disk in data.pop("disks", []))
         nics = tuple(NicRequest(**nic) for nic in data.pop("nics", []))
-        return VmRequest(disks=disks, nics=nics, **data)
+        initialization = data.pop("initialization", None)
+        if initialization is not None:
+            initialization = InitializationRequest(**initialization)
+        return VmRequest(disks=disks, nics=nics, initialization=initialization, **data)
 
 
 RunOnceSerializer = serializer_from_form(RunOnceForm, name="RunOnceSerializer")

@@ -67,8 +67,8 @@ class VmViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.Read
 
     def get_queryset(self):
         # The serializer writes related objects as ids: only the owner's name needs a join.
-        return (selectors.vms_visible_to(self.request.user).select_related(None).select_related("owner")
-                .prefetch_related("disks", "nics"))
+        return (selectors.vms_visible_to(self.request.user).select_related(None)
+                .select_related("owner", "initialization").prefetch_related("disks", "nics"))
 
     def job_accepted(self, job):
         body = JobAcceptedSerializer({"job": job}, context=self.get_serializer_context()).data

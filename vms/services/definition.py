@@ -10,6 +10,7 @@ from inventory.services.network import network_libvirt_name
 from vms.models import Vm
 from vms.policy import BootOverride, HostTraits, PlannedDisk, PlannedNic, VmPlan, domain_spec_for
 from vms.services.catalog import os_profile_of
+from vms.services.initialization import first_boot_drive
 
 # Kept on the domain (libvirt metadata), so a domain found on a host can be
 # traced back to its row.
@@ -56,6 +57,7 @@ def vm_plan(vm: Vm, *, disk_paths: dict[int, str] | None = None) -> VmPlan:
         description=vm.description,
         smbios_serial=vm.name,
         metadata={METADATA_VM_ID: str(vm.pk)},
+        config_drive=first_boot_drive(vm),
     )
 
 

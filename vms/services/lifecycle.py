@@ -33,6 +33,12 @@ from vms.models import Vm, VmDisk, VmNic
 from vms.policy import BootOverride
 from vms.services.definition import vm_domain_spec
 from vms.services.from_template import template_disk_create
+from vms.services.initialization import (
+    initialization_discard,
+    initialization_finish,
+    initialization_prepare,
+    initialization_save,
+)
 from vms.services.placement import (
     cluster_lock,
     demand_of,
@@ -100,6 +106,8 @@ def vm_create(*, request: VmRequest, user) -> tuple[Vm, Job]:
         for index, nic in enumerate(request.nics):
             VmNic.objects.create(vm=vm, index=index, network=nic.network, model=nic.model, mac=nic.mac,
                                  data_center_id=vm.data_center_id)
+        if request.initialization is not None:
+            initialization_save(vm=vm, init=request.initialization)
         origin = (f" from template {request.template.name} (version {request.template.version_number}, "
                   f"{request.provisioning})" if request.template else "")
         event_record(code="vm.created", message=f"VM {vm.name} created{origin} by {user}; {placement.summary}",
@@ -233,6 +241,7 @@ def vm_start_run(run: JobRun, previous_host_id: int | None, run_once: dict) -> N
 
 
 def _start_on(run: JobRun, vm: Vm, host: Host, run_once: dict | None = None, previous: Host | None = None) -> None:
+    initialization_prepare(vm=vm, host=host)  # the first start's config drive, if any
     _define_on(vm, host, previous)
     if run_once:
         _run_once_on(vm, host, run_once)
@@ -240,6 +249,7 @@ def _start_on(run: JobRun, vm: Vm, host: Host, run_once: dict | None = None, pre
         hypervisor.start_domain(host.uri, str(vm.uuid))
     status = VmStatus.PAUSED if run_once and run_once.get("start_paused") else VmStatus.UP
     vm_set_status(vm=vm, status=status, expected=VmStatus.POWERING_UP, host_id=host.pk, user=run.job.user)
+    initialization_finish(vm=vm, host=host)  # started once: the config drive goes
 
 
 def _define_on(vm: Vm, host: Host, old: Host | None = None) -> None:
@@ -390,6 +400,7 @@ def vm_delete_run(run: JobRun) -> None:
             except DomainNotFound:
                 pass
     run_once_discard(vm=vm)
+    initialization_discard(vm=vm, uri=(vm.host or _spm(vm)).uri)
     for disk in vm.disks.select_related("storage_domain"):
         with run.step(f"Remove disk {disk.index + 1}"):
             if disk.path:

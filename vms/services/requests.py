@@ -18,6 +18,7 @@ from vms.choices import ConsoleType, DiskAllocation, DiskFormat, Optimization, P
 from vms.models import InstanceType, OperatingSystem, Template, TemplateDisk, Vm, VmNic, vcpu_count
 from vms.policy import default_provisioning
 from vms.services.from_template import HARDWARE_FIELDS, template_choice_problem, template_latest
+from vms.services.initialization import InitializationRequest, initialization_clean
 from vms.services.macs import mac_clean, macs_allocate
 
 GIB = 1024**3
@@ -75,6 +76,7 @@ class VmRequest:
     # template_latest: the newest ready version of its family instead.
     template: Template | None = None
     template_latest: bool = False
+    initialization: InitializationRequest | None = None  # first boot; None: none
 
 
 class Errors:
@@ -106,8 +108,22 @@ def vm_request_clean(request: VmRequest) -> VmRequest:
         errors.add("host", f"Host {request.host.name} is not in cluster {request.cluster.name}.")
     disks = _clean_disks(request, errors)
     nics = _clean_nics(request, errors)
+    initialization = _clean_initialization(request, disks, errors)
     errors.raise_any()
-    return replace(request, disks=disks, nics=nics)
+    return replace(request, disks=disks, nics=nics, initialization=initialization)
+
+
+def _clean_initialization(request: VmRequest, disks: tuple[DiskRequest, ...],
+                          errors: Errors) -> InitializationRequest | None:
+    if request.initialization is None:
+        return None
+    # An OS to personalise: a disk copied from an image (or, with templates, the template's disks).
+    has_os_disk = any(disk.image is not None or disk.template_disk is not None for disk in disks)
+    cleaned, problems = initialization_clean(request.initialization, vm_name=request.name,
+                                             os_type=request.os_type, has_os_disk=has_os_disk)
+    for problem in problems:
+        errors.add("initialization", problem)
+    return cleaned
 
 
 def _with_template(request: VmRequest, errors: Errors) -> VmRequest:

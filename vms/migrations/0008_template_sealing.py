@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vms', '0006_template_created_from_image'),
+        ('vms', '0007_vm_initialization'),
     ]
 
     operations = [

@@ -11,7 +11,7 @@ from tests.e2e.conftest import screenshot
 from tests.e2e.test_browser import log_in
 from tests.vms.factories import vm_world
 from vms.choices import SealStatus, TemplateStatus
-from vms.models import Template, TemplateDisk
+from vms.models import Template, TemplateDisk, Vm
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,6 +39,7 @@ def test_the_template_page_before_and_after_sealing(page, admin):
         seal_message=f"virt-sysprep performed {len(SEAL_OPERATIONS)} operations in 19 s.")
     page.reload()
     expect(page.locator("[data-seal-report]")).to_contain_text("Truncating: /etc/machine-id")
+    page.locator("[data-seal-report]").scroll_into_view_if_needed()
     expect(page.locator("[data-seal-status=sealed]")).to_contain_text("performed 36 operations")
     screenshot(page, "template-seal-after")
 
@@ -49,3 +50,15 @@ def test_the_template_page_before_and_after_sealing(page, admin):
     page.reload()
     expect(page.locator("[data-seal-status=unsealed]")).to_contain_text("found no operating system")
     screenshot(page, "template-seal-unsealed")
+
+
+def test_the_make_template_form_offers_the_seal_choice_and_lists_the_operations(page, admin):
+    world = vm_world(hosts=1)
+    vm = Vm.objects.create(name="web1", data_center=world["data_center"], cluster=world["cluster"],
+                           os_type=world["os"], memory_mb=1024, status="down")
+    log_in(page)
+    page.goto(f"/vms/{vm.pk}/make-template/")
+    expect(page.locator("select[name=seal]")).to_contain_text("As the OS type says (seal for Debian 11)")
+    expect(page.locator("[data-seal-operations]")).to_contain_text("Remove the SSH host keys")
+    page.locator("[data-seal-operations]").scroll_into_view_if_needed()  # the page body scrolls, not the window
+    screenshot(page, "template-seal-make-form")

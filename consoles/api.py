@@ -22,6 +22,9 @@ class ConsoleTicketSerializer(serializers.Serializer):
     protocol = serializers.CharField()
     websocket_path = serializers.CharField(help_text="A path on this portal's origin (carries the ticket).")
     page_url = serializers.CharField(help_text="The console page of the VM.")
+    password = serializers.CharField(
+        allow_null=True, help_text="The one-time password the VM's VNC or SPICE server asks for, valid as long "
+        "as the ticket; null when it asks for none (and for the serial console).")
 
 
 class VmConsoleTicketView(APIView):

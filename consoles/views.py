@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from consoles.services import vm_graphics_protocol
 from vms.permissions import vm_may
 from vms.selectors import vms_visible_to
 from vms.services.screenshot import vm_shows_screen
@@ -23,6 +24,7 @@ def vm_console(request, pk: int):
     return render(request, "consoles/vm_console.html", {
         "vm": vm,
         "shows_screen": vm_shows_screen(vm),
+        "protocol": vm_graphics_protocol(vm),
         "ticket_url": reverse("api:vm-console", args=[vm.pk]),
         "csrf_token": get_token(request),
     })

@@ -26,7 +26,7 @@ from hypervisor.domains import (
     undefine_domain,
 )
 from hypervisor.screenshot import domain_screenshot_png
-from hypervisor.consoles import ConsoleAddress, domain_console_address
+from hypervisor.consoles import ConsoleAddress, domain_console_address, graphics_password_protected, set_graphics_password
 from hypervisor.sealing import SEAL_OPERATIONS, CannotSeal, NotInspectable, SealOperation, SealReport, seal_volumes
 from hypervisor.snapshots import SnapshotInfo, create_snapshot, delete_snapshot, list_snapshots, revert_snapshot
 from hypervisor.errors import (
@@ -88,6 +88,7 @@ from hypervisor.volumes import (
     resize_volume,
     upload_volume,
     volume_by_path,
+    volume_chain,
 )
 
 __all__ = [
@@ -99,9 +100,11 @@ __all__ = [
     "network_info", "parse_network_xml", "remove_network",
     "PoolInfo", "PoolSpec", "VolumeInfo", "build_pool_xml", "ensure_dir_pool", "list_pools",
     "list_volumes", "parse_pool_xml", "pool_info", "remove_pool",
-    "COPY_SOURCE_FORMATS", "copy_volume", "create_volume", "delete_volume", "overlay_volume", "resize_volume", "upload_volume",
-    "volume_by_path",
-    "ConsoleAddress", "domain_console_address", "domain_screenshot_png", "domain_state_reason", "domain_summary", "domain_xml_inactive",
+    "COPY_SOURCE_FORMATS", "copy_volume", "create_volume", "delete_volume", "overlay_volume", "resize_volume",
+    "upload_volume", "volume_by_path", "volume_chain",
+    "ConsoleAddress", "domain_console_address", "graphics_password_protected", "set_graphics_password",
+    "domain_screenshot_png", "domain_state_reason", "domain_summary",
+    "domain_xml_inactive",
     "reboot_domain", "resume_domain", "run_domain_once", "shutdown_domain", "suspend_domain",
     "PORTAL_NS",
     "Capabilities",

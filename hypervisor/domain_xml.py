@@ -22,6 +22,7 @@ from lxml import etree
 
 from hypervisor.errors import InvalidXML
 from hypervisor.specs import (
+    GRAPHICS_LOCKED_VALID_TO,
     HYPERV_FEATURES,
     HYPERV_SPINLOCK_RETRIES,
     CpuTopology,
@@ -35,6 +36,7 @@ from hypervisor.specs import (
     VcpuPin,
     format_id_set,
     parse_id_set,
+    random_graphics_password,
 )
 
 # Our own namespace under <metadata>, so the portal can recognise the domains it
@@ -263,6 +265,12 @@ def _build_graphics(devices: etree._Element, graphics: GraphicsSpec) -> None:
         element.set("autoport", "no")
     if graphics.password is not None:
         element.set("passwd", graphics.password)
+    elif graphics.locked:
+        # A random password (never known to anyone) that expired long ago:
+        # QEMU starts with password authentication on and admits nobody until
+        # hypervisor.consoles sets a one-time password on the running domain.
+        element.set("passwd", random_graphics_password(graphics.type))
+        element.set("passwdValidTo", GRAPHICS_LOCKED_VALID_TO)
     etree.SubElement(element, "listen", type="address", address=graphics.listen)
 
 
@@ -439,11 +447,13 @@ def _parse_nic(element: etree._Element) -> NicSpec:
 def _parse_graphics(element: etree._Element) -> GraphicsSpec:
     address = _attr(element, "listen[@type='address']", "address", element.get("listen"))
     autoport = element.get("autoport") == "yes"
+    locked = element.get("passwdValidTo") == GRAPHICS_LOCKED_VALID_TO
     return GraphicsSpec(
         type=element.get("type", ""),
         listen=address or "127.0.0.1",
         port=-1 if autoport else int(element.get("port", "-1")),
-        password=element.get("passwd"),
+        password=None if locked else element.get("passwd"),
+        locked=locked,
     )
 
 

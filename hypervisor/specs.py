@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import secrets
+import string
 import uuid as uuidlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -291,15 +293,35 @@ class NicSpec:
             object.__setattr__(self, "mac", mac)
 
 
+# How many characters of a password each graphics protocol's authentication
+# uses (VNC's DES takes 8; libvirt refuses longer ones).
+GRAPHICS_PASSWORD_LENGTHS = {"vnc": 8, "spice": 24}
+# When a locked graphics device's password expired: long before any client asks.
+GRAPHICS_LOCKED_VALID_TO = "1970-01-01T00:00:01"
+_PASSWORD_ALPHABET = string.ascii_letters + string.digits
+
+
+def random_graphics_password(kind: str) -> str:
+    """A fresh random password as long as ``kind``'s authentication uses
+    (VNC: 8 letters and digits, ~47 bits, all that DES takes)."""
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(GRAPHICS_PASSWORD_LENGTHS[kind]))
+
+
 @dataclass(frozen=True)
 class GraphicsSpec:
     type: str = "vnc"
     listen: str = "127.0.0.1"
     port: int = -1  # -1: libvirt picks a free port (autoport)
     password: str | None = None
+    # Locked: password authentication on, with a random password that expired
+    # long ago, so nobody gets in until a one-time password is set on the
+    # running domain (hypervisor.consoles).
+    locked: bool = False
 
     def __post_init__(self) -> None:
         _one_of("Graphics type", self.type, GRAPHICS_TYPES)
+        if self.locked and self.password is not None:
+            raise InvalidSpec("A locked graphics device takes no password: it gets one-time passwords.")
         try:
             ipaddress.ip_address(self.listen)
         except ValueError:

@@ -17,7 +17,6 @@ The pools themselves are hypervisor.storage's.
 from __future__ import annotations
 
 import posixpath
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from hypervisor.specs import _one_of, _positive_int, _xml_text
 # The pools' own helpers: a volume lives in a pool (private to the package, as
 # domains' _lookup is for screenshot.py and snapshots.py).
 from hypervisor.storage import _SAFE_PARSER, _lookup, _normal_path, _pool_identity, _running_pool
+from hypervisor.watching import run_watched
 
 VOLUME_FORMATS = frozenset({"qcow2", "raw"})
 SECTOR = 512  # disks are addressed in sectors: capacities are whole sectors
@@ -49,6 +49,7 @@ class VolumeInfo:
     capacity_bytes: int
     allocation_bytes: int
     format: str  # raw, qcow2, iso... as libvirt detects it ("" when it says nothing)
+    backing_path: str = ""  # a qcow2 overlay's backing file ("" when it stands alone)
 
 
 def list_volumes(uri: str, pool_name: str) -> list[VolumeInfo]:
@@ -131,7 +132,7 @@ def copy_volume(
     source = _volume_at(conn, uri, source_path)
     with libvirt_errors(uri):
         _type, source_capacity, source_allocation = source.info()
-        seen = _volume_format(source.XMLDesc(0))
+        seen = _volume_xml_facts(source.XMLDesc(0))["format"]
     if source_format is not None and seen != source_format:
         raise InvalidSpec(
             f"libvirt on {uri} reads {source_path} as {seen or 'an unknown format'}, not {source_format}: "
@@ -171,37 +172,19 @@ def _copy_watched(
     pool: libvirt.virStoragePool, name: str, xml: str, source: libvirt.virStorageVol, total: int,
     progress: Callable[[int, int], None],
 ) -> libvirt.virStorageVol:
-    """createXMLFrom in a thread while this one reports the target's growth.
+    """createXMLFrom while the new volume's growth is reported."""
 
-    The copy blocks in libvirt (the GIL is released meanwhile); ``progress`` runs
-    here, in the caller's thread, because it usually writes to the caller's
-    database connection. The thread's libvirt error is raised here.
-    """
-    outcome: dict[str, object] = {}
-
-    def copy() -> None:
-        try:
-            outcome["volume"] = pool.createXMLFrom(xml, source, 0)
-        except libvirt.libvirtError as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=copy, name=f"copy {name}", daemon=True)
-    thread.start()
-    while not _joined(thread, COPY_PROGRESS_SECONDS):
+    def report() -> None:
         try:
             copied = pool.storageVolLookupByName(name).info()[2]
         except libvirt.libvirtError:
-            continue  # not created yet, or gone with a failure the thread reports
+            return  # not created yet, or gone with a failure the copy reports
         progress(min(copied, total), total)
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]  # translated by the caller's libvirt_errors
+
+    volume = run_watched(lambda: pool.createXMLFrom(xml, source, 0), report, every=COPY_PROGRESS_SECONDS,
+                         name=f"copy {name}")
     progress(total, total)
-    return outcome["volume"]  # type: ignore[return-value]
-
-
-def _joined(thread: threading.Thread, seconds: float) -> bool:
-    thread.join(seconds)
-    return not thread.is_alive()
+    return volume
 
 
 UPLOAD_FORMATS = frozenset({"qcow2", "raw", "iso", "vmdk", "vdi", "vhdx", "vpc"})
@@ -337,6 +320,26 @@ def volume_by_path(uri: str, path: str) -> VolumeInfo:
     return _volume_info(uri, _volume_at(conn, uri, path))
 
 
+MAX_CHAIN_DEPTH = 64  # a longer chain is a loop or a mistake, never a real disk
+
+
+def volume_chain(uri: str, path: str) -> list[VolumeInfo]:
+    """The volume at ``path`` and its backing files, top first: one entry for
+    a standalone volume, two for a thin clone of a template disk, more past
+    snapshots. A backing file no pool on the host holds ends the chain with a
+    bare entry (its path, sizes 0) rather than an error: the disk's page must
+    still show what it leans on."""
+    chain = [volume_by_path(uri, path)]
+    while chain[-1].backing_path and len(chain) < MAX_CHAIN_DEPTH:
+        backing = chain[-1].backing_path
+        try:
+            chain.append(volume_by_path(uri, backing))
+        except NotFound:
+            chain.append(VolumeInfo(name=posixpath.basename(backing), path=backing, capacity_bytes=0,
+                                    allocation_bytes=0, format=""))
+    return chain
+
+
 def _check_volume_name(name: str) -> None:
     """A volume name is a file name in the pool's directory: no way out of it."""
     _xml_text("Volume name", name, single_line=True)
@@ -470,7 +473,7 @@ def _volume_info(uri: str, volume: libvirt.virStorageVol) -> VolumeInfo:
             path=volume.path(),
             capacity_bytes=capacity,
             allocation_bytes=allocation,
-            format=_volume_format(volume.XMLDesc(0)),
+            **_volume_xml_facts(volume.XMLDesc(0)),
         )
 
 
@@ -482,12 +485,14 @@ def _delete_quietly(uri: str, volume: libvirt.virStorageVol) -> None:
         pass  # the original error is what the caller must see
 
 
-def _volume_format(xml: str) -> str:
+def _volume_xml_facts(xml: str) -> dict[str, str]:
+    """The format and the backing file (of a qcow2 overlay) from a volume's XML."""
     try:
         root = etree.fromstring(xml.encode(), _SAFE_PARSER)
     except etree.XMLSyntaxError as exc:
         raise InvalidXML(f"The volume XML is not well-formed: {exc}") from None
     element = root.find("target/format")
-    return element.get("type", "") if element is not None else ""
+    backing = root.findtext("backingStore/path") or ""
+    return {"format": element.get("type", "") if element is not None else "", "backing_path": backing.strip()}
 
 

@@ -13,6 +13,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import path  # noqa: E402
 
 from consoles.consumers import ConsoleRelayConsumer  # noqa: E402
+from consoles.serial import SerialConsoleConsumer  # noqa: E402
 from core.consumers import UpdatesConsumer  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -23,6 +24,8 @@ application = ProtocolTypeRouter(
                 path("ws/updates/", UpdatesConsumer.as_asgi()),
                 # The console, on our own origin: relayed to the console proxy (consoles/consumers.py).
                 path("websockify", ConsoleRelayConsumer.as_asgi()),
+                # The serial console, relayed through libvirt (consoles/serial.py).
+                path("ws/serial/", SerialConsoleConsumer.as_asgi()),
             ]))
         ),
     }

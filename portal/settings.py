@@ -138,13 +138,16 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Host monitoring has its own queue and worker: a long disk copy must never
 # delay noticing that a host stopped answering.
 CELERY_TASK_ROUTES = {
-    name: {"queue": "monitor"} for name in ("hosts.check", "storagedomains.refresh", "vms.reconcile")
+    name: {"queue": "monitor"}
+    for name in ("hosts.check", "storagedomains.refresh", "vms.reconcile", "hosts.maintenance_resume")
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 HOST_CHECK_INTERVAL_SECONDS = config.read_seconds("HOST_CHECK_INTERVAL_SECONDS", 15)
 STORAGE_REFRESH_INTERVAL_SECONDS = config.read_seconds("STORAGE_REFRESH_INTERVAL_SECONDS", 60)
 # Catches VM state changes whose libvirt event was missed (the watcher delivers the rest at once).
 VM_RECONCILE_INTERVAL_SECONDS = config.read_seconds("VM_RECONCILE_INTERVAL_SECONDS", 30)
+# How long the password in a downloaded remote-viewer (.vv) file opens the VM's console.
+CONSOLE_CLIENT_PASSWORD_SECONDS = config.read_seconds("CONSOLE_CLIENT_PASSWORD_SECONDS", 120)
 # A VM's snapshot chain deeper than this is shown with a warning (each level slows its qcow2 disks).
 SNAPSHOT_CHAIN_WARNING_DEPTH = config.read_positive("SNAPSHOT_CHAIN_WARNING_DEPTH", 8, "snapshots")
 # /healthz names hosts, their URIs and libvirt's errors to anonymous callers too (else to system admins only).
@@ -188,6 +191,7 @@ SPECTACULAR_SETTINGS = {
         "DiskInterfaceEnum": "vms.choices.DISK_INTERFACE_CHOICES",
         "NicModelEnum": "vms.choices.NIC_MODEL_CHOICES",
         "ConsoleTypeEnum": "vms.choices.CONSOLE_TYPE_CHOICES",
+        "MigrationPolicyEnum": "inventory.choices.MIGRATION_POLICY_CHOICES",
         "DiskAllocationEnum": "vms.choices.DISK_ALLOCATION_CHOICES",
     },
 }

@@ -18,7 +18,8 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.choices import CallableChoiceIterator
 
-from inventory.choices import ImageContent, ImageStatus, NetworkStatus, StorageDomainStatus, StorageDomainType
+from inventory.choices import (ImageContent, ImageStatus, MigrationPolicy, NetworkStatus, StorageDomainStatus,
+                               StorageDomainType)
 from inventory.models import Cluster, Host, Image, Network, StorageDomain
 from vms.choices import (DISK_ALLOCATION_CHOICES, BootDevice, ConsoleType, DiskAllocation, DiskFormat, NicModel, Optimization, OsFamily,
                          Provisioning)
@@ -457,3 +458,29 @@ class EditForm(forms.Form):
     cpu_threads = SizingForm.base_fields["cpu_threads"]
     optimization = ProfileForm.base_fields["optimization"]
     console = FinishForm.base_fields["console"]
+
+
+class MigrateForm(forms.Form):
+    """Live-migrate a running VM: the one declaration of the action's inputs
+    (vms.api.serializers.MigrateSerializer is made from it); the dialog shows
+    every host's verdict beside it (vms.services.migration.vm_migration_choice)."""
+
+    host = forms.ModelChoiceField(queryset=Host.objects.none(), required=False, label="Destination",
+                                  empty_label="Any host: the scheduler chooses")
+    policy = forms.ChoiceField(required=False, choices=[("", "The cluster's")] + MigrationPolicy.choices(),
+                               label="Migration policy",
+                               help_text="How far the guest's pause may grow when the copy does not converge.")
+
+    def __init__(self, *args, vm, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["host"].queryset = Host.objects.filter(cluster_id=vm.cluster_id).exclude(
+            pk=vm.host_id).order_by("name")
+        self.fields["policy"].choices = [
+            (value, f"{label} ({MigrationPolicy.label(vm.cluster.migration_policy)})" if value == "" else label)
+            for value, label in self.fields["policy"].choices
+        ]
+
+
+def migrate_arguments(answers: dict) -> dict:
+    """MigrateForm's answers (or its serializer's) as vm_migrate's arguments."""
+    return {"host": answers.get("host"), "policy": answers.get("policy") or None}

@@ -227,7 +227,9 @@ def domain_spec_for(plan: VmPlan, host: HostTraits, boot: BootOverride | None = 
 
     disks, nics = _devices(plan, boot, iothreads)
     console = boot.console or ("none" if high_performance else plan.console)
-    graphics = () if console == "none" else (GraphicsSpec(type=console),)
+    # Locked: nobody reaches the console without a one-time password the
+    # portal sets when it hands one out (consoles/, hypervisor/consoles.py).
+    graphics = () if console == "none" else (GraphicsSpec(type=console, locked=True),)
     numa_cells: tuple[GuestNumaCell, ...] = ()
     vcpu_pins: tuple[VcpuPin, ...] = ()
     if high_performance and host.numa_cells:

@@ -88,7 +88,9 @@ async function connect() {
   const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
   const url = scheme + window.location.host + ticket.websocket_path;
   showMessage("");
-  rfb = new RFB(screen, url, { wsProtocols: ["binary"] });
+  // The VM's VNC server is locked: the ticket's answer carries its one-time password.
+  const credentials = ticket.password ? { password: ticket.password } : undefined;
+  rfb = new RFB(screen, url, { wsProtocols: ["binary"], credentials });
   rfb.scaleViewport = true;
   rfb.resizeSession = false;
   rfb.background = "#000";

@@ -17,10 +17,15 @@ from django.test import Client
 from django.utils import timezone
 
 from inventory.choices import HostStatus
+from tests.consoles.support import real_vm
 from tests.inventory.factories import ClusterFactory, HostFactory
 from tests.vms.factories import OperatingSystemFactory
 from vms.choices import VmStatus
+from tests.vms.test_views import cluster, fresh_simulated_hosts, host, network
 from vms.models import Vm
+
+# The VM pages' simulated world and a VM running on the real libvirtd (tests/consoles/support.py).
+__all__ = ["cluster", "fresh_simulated_hosts", "host", "network", "real_vm"]
 
 RFB_BANNER = b"RFB 003.008\n"
 

@@ -65,6 +65,12 @@ def test_the_rfb_banner_comes_through_nginx_with_tls(nginx, console_vms, fake_vn
     assert handshake.first_message() == RFB_BANNER
     handshake.sock.close()
     assert len(fake_vnc.connections) == 1
+    # nginx logs the console's path (once the session ended), never its ticket.
+    access_log, deadline = "", time.monotonic() + 10
+    while "/websockify" not in access_log and time.monotonic() < deadline:
+        time.sleep(0.2)
+        access_log = (nginx.prefix / "logs" / "access.log").read_text()
+    assert '"GET /websockify"' in access_log and issued.ticket not in access_log
 
 
 def test_nginx_passes_the_proxys_refusals_and_serves_the_portal(nginx, console_vms, fake_vnc, alice):

@@ -45,7 +45,8 @@ def test_the_api_answers_the_ticket_and_where_to_use_it(console_vms, alice):
     response = api_for(alice).post(reverse("api:vm-console", args=[web1.pk]), {"protocol": "vnc"}, format="json")
     assert response.status_code == 200, response.content
     body = response.json()
-    assert set(body) == {"ticket", "expires_at", "protocol", "websocket_path", "page_url"}
+    assert set(body) == {"ticket", "expires_at", "protocol", "websocket_path", "page_url", "password"}
+    assert body["password"] is None  # this (simulated) VNC server asks for none
     assert body["protocol"] == "vnc" and body["page_url"] == f"/vms/{web1.pk}/console/"
     assert body["websocket_path"] == f"/websockify?token={body['ticket']}&vm={web1.pk}"
 
@@ -71,7 +72,7 @@ def test_a_user_granted_the_console_gets_a_ticket(console_vms, bob):
     ({"status": VmStatus.DOWN}, {}, 409, "must be running"),
     ({"console": "none"}, {}, 409, "must be running with a screen"),
     ({}, {"protocol": "spice"}, 409, "has a VNC console, not SPICE"),
-    ({}, {"protocol": "serial"}, 409, "not available in the browser yet"),
+    ({"status": VmStatus.DOWN}, {"protocol": "serial"}, 409, "its serial console exists only while it runs"),
     ({}, {"protocol": "rdp"}, 400, "not a valid choice"),
 ])
 def test_a_ticket_for_a_console_the_vm_does_not_have_is_refused(console_vms, alice, change, body, status, words):

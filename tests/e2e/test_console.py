@@ -19,7 +19,8 @@ import hypervisor
 from core.models import Event
 from tests.conftest import ARTIFACTS
 from tests.e2e.conftest import SCREENSHOTS, screenshot
-from tests.e2e.test_browser import log_in
+from core.updates import publish
+from tests.e2e.test_browser import log_in, outside_playwrights_loop
 from tests.plugins.real import wait_for_text
 from tests.vms.test_lifecycle_real import create_vm, serial_log, world  # noqa: F401 (the fixture)
 
@@ -42,7 +43,11 @@ def test_the_console_page_shows_the_guests_screen_and_types_into_it(page, api, w
     vm = create_vm(api, world, f"console-{os.getpid()}")
     wait_for_text(serial_log(vm), "GUEST READY", timeout=90)
     log_in(page)
+    page.goto("/vms/")
+    expect(page.locator(f"a[data-console-link][href='/vms/{vm.pk}/console/']")).to_have_count(1)
+    screenshot(page, "console-vm-list")
     page.goto(f"/vms/{vm.pk}/")
+    screenshot(page, "console-vm-page")
     with page.context.expect_page() as opened:
         page.click("[data-console-link]")  # one click from the VM page, in its own tab
     console = opened.value
@@ -79,6 +84,19 @@ def test_the_console_page_shows_the_guests_screen_and_types_into_it(page, api, w
     # The session is recorded, with who and which VM.
     opened_events = Event.objects.filter(code="console.opened", target_id=str(vm.pk))
     assert opened_events.filter(user__username="admin").exists()
+
+    # The VM's live status drives the page: stopped, it waits; running again on
+    # another host (as after a migration), it connects again with a new ticket.
+    admin_id = opened_events.first().user_id
+    outside_playwrights_loop(publish, {"type": "vm", "id": vm.pk, "status": "down", "label": "Down", "host": None},
+                             [admin_id])
+    expect(console.locator("body[data-console-state=waiting]")).to_have_count(1, timeout=10_000)
+    expect(console.locator("[data-console-message]")).to_contain_text("connects by itself when it runs")
+    screenshot(console, "console-waiting")
+    outside_playwrights_loop(publish, {"type": "vm", "id": vm.pk, "status": "up", "label": "Up",
+                                       "host": vm.host_id + 1000}, [admin_id])
+    expect(console.locator("body[data-console-state=connected]")).to_have_count(1, timeout=20_000)
+    assert opened_events.count() == 2
     console.close()
     deadline = time.monotonic() + 10
     while not Event.objects.filter(code="console.closed", target_id=str(vm.pk)).exists():

@@ -76,6 +76,7 @@ class Nginx:
             "listen 443 ssl;": f"listen 127.0.0.1:{self.https_port} ssl;",
             "/etc/ssl/certs/portal.example.com.pem": str(cert),
             "/etc/ssl/private/portal.example.com.key": str(key),
+            "/var/log/nginx/access.log": str(self.prefix / "logs" / "access.log"),
         }
         for shipped_text, ours in replacements.items():
             assert shipped_text in shipped, f"docs/nginx-portal.conf no longer says {shipped_text!r}"

@@ -139,3 +139,14 @@ def test_the_definition_carries_the_drive_until_the_first_start_has_happened(api
     assert cdroms() == [("/srv/data/vm-x-firstboot.iso", "ide")]
     VmInitialization.objects.filter(vm=vm).update(applied_at=timezone.now())
     assert cdroms() == []
+
+
+def test_the_vm_page_says_what_the_first_boot_gives_and_never_the_password(client, admin, api, world):
+    api.post("/api/v1/vms/", body(world, hostname="web-7", user_name="alice", password="s3cret-pass"), format="json")
+    vm = Vm.objects.get()
+    client.force_login(admin)
+    page = client.get(f"/vms/{vm.pk}/").content.decode()
+    assert "First boot" in page and "web-7" in page and "user alice" in page
+    assert "a config drive at the first start" in page and "s3cret-pass" not in page
+    VmInitialization.objects.filter(vm=vm).update(applied_at=timezone.now())
+    assert "given at the first start" in client.get(f"/vms/{vm.pk}/").content.decode()

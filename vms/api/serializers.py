@@ -11,6 +11,7 @@ from vms.forms import (
     EditForm,
     FinishForm,
     InitializationForm,
+    MigrateForm,
     NicForm,
     ProfileForm,
     RunOnceForm,
@@ -187,4 +188,5 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
 
 
 RunOnceSerializer = serializer_from_form(RunOnceForm, name="RunOnceSerializer")
+MigrateSerializer = serializer_from_form(MigrateForm, name="MigrateSerializer")
 VmEditSerializer = serializer_from_form(EditForm, name="VmEditSerializer")

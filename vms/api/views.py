@@ -12,14 +12,15 @@ from core.api.serializers import JobAcceptedSerializer, JobSerializer
 from core.objects import object_create, object_remove, object_update
 from core.permissions import has_permission, require_permission
 from vms import selectors
-from vms.api.serializers import (InstanceTypeSerializer, OperatingSystemSerializer, RunOnceSerializer, VmEditSerializer,
-                                 VmSerializer)
+from vms.api.serializers import (InstanceTypeSerializer, MigrateSerializer, OperatingSystemSerializer,
+                                 RunOnceSerializer, VmEditSerializer, VmSerializer)
 from vms.filters import InstanceTypeFilterSet, OperatingSystemFilterSet, VmFilterSet
-from vms.forms import run_once_arguments
+from vms.forms import migrate_arguments, run_once_arguments
 from vms.models import InstanceType
 from vms.permissions import vm_require
 from vms.services import lifecycle
 from vms.services.edit import vm_edit
+from vms.services.migration import vm_migrate
 from vms.services.templates import templates_visible_to
 from vms.services.screenshot import vm_screenshot_png
 
@@ -170,3 +171,15 @@ class VmViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.Read
         options.is_valid(raise_exception=True)
         job = lifecycle.vm_run_once(vm=vm, user=request.user, **run_once_arguments(options.validated_data))
         return self.job_accepted(job)
+
+    @extend_schema(request=MigrateSerializer, responses={202: JobAcceptedSerializer})
+    @action(detail=True, methods=["post"])
+    def migrate(self, request, pk=None):
+        """Live-migrate to ``host``, or to the host the scheduler picks (409
+        with each host's reason when none fits, or when the VM is not up).
+        The job's progress is libvirt's; its ``result`` ends with
+        ``{total_ms, downtime_ms, data_bytes}``; ``jobs/<id>/cancel/`` stops it."""
+        vm = self._vm_for("migrate")
+        options = MigrateSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        return self.job_accepted(vm_migrate(vm=vm, user=request.user, **migrate_arguments(options.validated_data)))

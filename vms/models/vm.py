@@ -98,8 +98,16 @@ class Vm(models.Model):
 
 
 class VmDisk(models.Model):
-    vm = models.ForeignKey(Vm, on_delete=models.CASCADE, related_name="disks")
+    """A disk: a volume on a storage domain, attached to ``vm`` or floating
+    (oVirt's word: ``vm`` null, detached and kept, to attach again later)."""
+
+    vm = models.ForeignKey(Vm, null=True, blank=True, on_delete=models.CASCADE, related_name="disks")
     index = models.PositiveSmallIntegerField()
+    # Its name when floating, given at detach ("web1 disk 2"): the VM's name no longer says whose it was.
+    alias = models.CharField(max_length=128, blank=True)
+    # A floating disk's owner (the VM's owner at detach): who besides the admins may see and attach it.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="floating_disks")
     size_gb = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     format = models.CharField(max_length=8, choices=DiskFormat.choices(), default=DiskFormat.QCOW2)
     allocation = models.CharField(max_length=16, choices=DiskAllocation.choices(), default=DiskAllocation.THIN)
@@ -128,6 +136,8 @@ class VmDisk(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.vm_id is None:
+            return self.alias or self.volume_name
         return f"{self.vm.name} disk {self.index}"
 
 

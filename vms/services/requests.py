@@ -300,18 +300,9 @@ def _clean_disks(request: VmRequest, errors: Errors) -> tuple[DiskRequest, ...]:
         if size_gb is None or size_gb < 1:
             errors.add("disks", f"{label}: give a size of at least 1 GiB.")
             continue
-        if domain.data_center_id != data_center.pk:
-            errors.add("disks", f"{label}: storage domain {domain.name} is not in data center {data_center.name}.")
-            continue
-        if domain.domain_type != StorageDomainType.DATA:
-            errors.add("disks", f"{label}: storage domain {domain.name} is not a data domain.")
-            continue
-        if domain.status != StorageDomainStatus.ACTIVE:
-            errors.add(
-                "disks",
-                f"{label}: storage domain {domain.name} is {StorageDomainStatus.label(domain.status).lower()}; "
-                "attach it first.",
-            )
+        problem = storage_domain_problem(domain, data_center)
+        if problem:
+            errors.add("disks", f"{label}: {problem}")
             continue
         fmt = disk.format
         if disk.allocation == DiskAllocation.PREALLOCATED:
@@ -331,6 +322,17 @@ def _clean_disks(request: VmRequest, errors: Errors) -> tuple[DiskRequest, ...]:
     if sum(disk.bootable for disk in cleaned) > 1:
         errors.add("disks", "Only one disk can be bootable.")
     return tuple(cleaned)
+
+
+def storage_domain_problem(domain: StorageDomain, data_center) -> str:
+    """Why a disk of a VM in ``data_center`` cannot live on ``domain`` ("" when it can)."""
+    if domain.data_center_id != data_center.pk:
+        return f"storage domain {domain.name} is not in data center {data_center.name}."
+    if domain.domain_type != StorageDomainType.DATA:
+        return f"storage domain {domain.name} is not a data domain."
+    if domain.status != StorageDomainStatus.ACTIVE:
+        return f"storage domain {domain.name} is {StorageDomainStatus.label(domain.status).lower()}; attach it first."
+    return ""
 
 
 def _check_image(disk: DiskRequest, label: str, size_gb: int | None, errors: Errors) -> int | None:

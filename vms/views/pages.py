@@ -33,11 +33,11 @@ from vms import selectors
 from vms.choices import OsFamily, VmStatus
 from vms.filters import VmFilterSet
 from vms.forms import RunOnceForm
-from vms.models import OperatingSystem, Vm
+from vms.models import OperatingSystem, Vm, VmInitialization
 from vms.services import lifecycle
 from vms.permissions import vm_may, vm_require
 from vms.services.screenshot import vm_screenshot_png, vm_shows_screen
-from vms.views.disks import disk_rows
+from vms.views.disks import disk_rows, disk_tools
 from vms.views.jobs import refused, started
 from vms.views.wizard import clusters_for_new_vms
 
@@ -155,6 +155,7 @@ def vm_detail(request, pk: int):
     return render(request, "vms/vm_detail.html", {
         "vm": vm,
         "disks": disk_rows(request, vm),
+        "disk_tools": disk_tools(request, vm),
         "nics": vm.nics.select_related("network"),
         "events": events_visible_to(request.user).filter(target_type=content_type, target_id=str(vm.pk))[:20],
         "active_job": jobs_visible_to(request.user).filter(
@@ -170,6 +171,7 @@ def vm_detail(request, pk: int):
         "may_see_screen": vm_may(request.user, "screenshot", vm),
         "screen_refresh": SCREEN_REFRESH_SECONDS,
         "windows": vm.os_type.family == OsFamily.WINDOWS,
+        "first_boot": VmInitialization.objects.filter(vm=vm).first(),
     })
 
 

@@ -8,6 +8,8 @@ from hypervisor.capabilities import Capabilities, parse_capabilities
 from hypervisor.connection import add_close_listener, check_connection, close_all, get_connection, open_connection
 from hypervisor.domain_xml import PORTAL_NS, build_domain_xml, parse_domain_xml
 from hypervisor.domains import (
+    HOTPLUG_BUSES,
+    attach_disk_live,
     DomainSummary,
     define_domain,
     destroy_domain,
@@ -44,6 +46,7 @@ from hypervisor.errors import (
 )
 from hypervisor.events import DomainEvent, LifecycleListener, listen_lifecycle
 from hypervisor.host import read_host_info, usable_cpu_models
+from hypervisor.hotplug import plug_memory, set_vcpus
 from hypervisor.specs import (
     CpuTopology,
     DiskSpec,
@@ -95,6 +98,7 @@ __all__ = [
     "SEAL_OPERATIONS", "CannotSeal", "NotInspectable", "SealOperation", "SealReport", "seal_volumes",
     "SnapshotInfo", "create_snapshot", "delete_snapshot", "list_snapshots", "revert_snapshot",
     "usable_cpu_models",
+    "plug_memory", "set_vcpus",
     "ImageInfo", "InvalidImage", "QemuImgError", "image_info", "image_inspect",
     "BridgeNetworkSpec", "NetworkInfo", "build_network_xml", "ensure_bridge_network", "list_networks",
     "network_info", "parse_network_xml", "remove_network",
@@ -104,7 +108,7 @@ __all__ = [
     "upload_volume", "volume_by_path", "volume_chain",
     "ConsoleAddress", "domain_console_address", "graphics_password_protected", "set_graphics_password",
     "domain_screenshot_png", "domain_state_reason", "domain_summary",
-    "domain_xml_inactive",
+    "domain_xml_inactive", "HOTPLUG_BUSES", "attach_disk_live",
     "reboot_domain", "resume_domain", "run_domain_once", "shutdown_domain", "suspend_domain",
     "PORTAL_NS",
     "Capabilities",

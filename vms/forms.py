@@ -458,6 +458,9 @@ class EditForm(forms.Form):
     cpu_threads = SizingForm.base_fields["cpu_threads"]
     optimization = ProfileForm.base_fields["optimization"]
     console = FinishForm.base_fields["console"]
+    boot_order = forms.CharField(
+        max_length=40, required=False, label="Boot order",
+        help_text="Devices to boot from, first to last, separated by commas: hd, cdrom, network.")
 
 
 class MigrateForm(forms.Form):

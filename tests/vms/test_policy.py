@@ -104,6 +104,8 @@ GOLDEN_CASES: dict[str, tuple[VmPlan, HostTraits]] = {
             description="Alice's desktop <for> testing & \"quotes\"",
             smbios_serial="win10-desk",
             metadata={"vm-id": "17", "owner": "alice"},
+            max_memory_mb=16384,  # grows live by DIMMs: one flat guest NUMA cell
+            max_vcpus=8,  # four sockets of two cores; two run at start
         ),
         KVM,
     ),
@@ -124,6 +126,9 @@ GOLDEN_CASES: dict[str, tuple[VmPlan, HostTraits]] = {
             smbios_serial="debian-web",
             smbios_family="acpi-poweroff",
             metadata={"vm-id": "18"},
+            boot_order=("hd", "cdrom", "network"),  # the disk, an empty CD-ROM drive, then PXE from the NIC
+            max_memory_mb=8192,
+            max_vcpus=8,
         ),
         TCG,
     ),
@@ -139,6 +144,8 @@ GOLDEN_CASES: dict[str, tuple[VmPlan, HostTraits]] = {
             nics=(PlannedNic("52:54:00:10:00:03", network="default"),),
             console="vnc",  # ignored: high performance is headless
             metadata={"vm-id": "19"},
+            max_memory_mb=24576,  # ignored: pinned vCPUs and bound memory are not hot-plugged
+            max_vcpus=16,
         ),
         KVM_TWO_CELLS,
     ),
@@ -564,3 +571,13 @@ def test_it_hands_back_a_spec_that_survives_the_xml_round_trip():
         spec = domain_spec_for(vm_plan, host)
         assert parse_domain_xml(build_domain_xml(spec)) == spec
         assert all(isinstance(d, DiskSpec) for d in spec.disks)
+
+
+def test_a_vm_too_small_for_memory_hot_plug_gets_no_memory_ceiling():
+    # 128 MiB with a hot-plug range panics at boot on the real host (see vms.policy).
+    small = plan(memory_mb=128, max_memory_mb=512, max_vcpus=4)
+    spec = domain_spec_for(small, TCG)
+    assert (spec.max_memory_mb, spec.memory_slots, spec.numa_cells, spec.max_vcpus) == (None, 0, (), 4)
+    spec = domain_spec_for(dataclasses.replace(small, memory_mb=256, max_memory_mb=1024), TCG)
+    assert (spec.max_memory_mb, spec.memory_slots, len(spec.numa_cells)) == (1024, 16, 1)
+    assert spec.numa_cells[0].cpus == (0, 1, 2, 3)  # the cell holds the vCPUs that may be plugged too

@@ -98,6 +98,18 @@ class PlacementField(serializers.JSONField):
         super().__init__(read_only=True, **kwargs)
 
 
+@extend_schema_field({
+    "type": "object", "nullable": True,
+    "description": "Changes waiting for the next start: {setting: {value, reason}}; null when none.",
+    "additionalProperties": {"type": "object", "properties": {
+        "value": {}, "reason": {"type": "string"},
+    }},
+})
+class NextRunField(serializers.JSONField):
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+
 # The wizard's First boot section; in the API, giving ``initialization`` is what personalises.
 INITIALIZATION_API_OVERRIDES = {"personalise": None, "password": {"write_only": True}}
 InitializationInputs = serializer_from_form(InitializationForm, name="InitializationInputs",
@@ -164,6 +176,12 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
     placement = PlacementField()
     template_version = serializers.IntegerField(read_only=True, help_text="The version the VM was made from.")
     vcpus = serializers.IntegerField(read_only=True)
+    boot_order = serializers.CharField(read_only=True, help_text="Boot devices, first to last: hd,cdrom,network.")
+    max_memory_mb = serializers.IntegerField(read_only=True, allow_null=True,
+                                             help_text="While it runs, memory grows live up to this.")
+    max_vcpus = serializers.IntegerField(read_only=True, allow_null=True,
+                                         help_text="While it runs, vCPUs change live up to this.")
+    next_run = NextRunField()
 
     class Meta:
         model = Vm
@@ -173,7 +191,7 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
             "os_type", "instance_type", "optimization", "memory_mb", "memory_guaranteed_mb", "cpu_sockets",
             "cpu_cores", "cpu_threads", "vcpus", "provisioning", "disks", "nics", "console", "pin_host",
             "pinned_host", "start", "initialization", "status", "status_reason", "host", "owner", "origin",
-            "placement", "created_at",
+            "placement", "boot_order", "max_memory_mb", "max_vcpus", "next_run", "created_at",
         ]
         read_only_fields = ["uuid", "data_center", "status", "status_reason", "origin", "created_at"]
 
@@ -189,4 +207,10 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
 
 RunOnceSerializer = serializer_from_form(RunOnceForm, name="RunOnceSerializer")
 MigrateSerializer = serializer_from_form(MigrateForm, name="MigrateSerializer")
-VmEditSerializer = serializer_from_form(EditForm, name="VmEditSerializer")
+
+
+class VmEditSerializer(serializer_from_form(EditForm, name="VmEditInputs")):
+    """A VM's own settings (the Edit page's), and its NICs: given, they replace
+    the VM's (keep a NIC's MAC to keep the NIC; a blank MAC takes the pool's next)."""
+
+    nics = VmNicSerializer(many=True, required=False)

@@ -60,6 +60,7 @@ class InstanceTypeViewSet(viewsets.ModelViewSet):
 
 
 VmCreated = inline_serializer("VmCreated", {"vm": VmSerializer(), "job": JobSerializer()})
+VmEdited = inline_serializer("VmEdited", {"vm": VmSerializer(), "job": JobSerializer()})
 
 
 class VmViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -101,15 +102,23 @@ class VmViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.Read
         vm = self._vm_for("delete")
         return self.job_accepted(lifecycle.vm_delete(vm=vm, user=request.user))
 
-    @extend_schema(request=VmEditSerializer, responses={200: VmSerializer})
+    @extend_schema(request=VmEditSerializer, responses={200: VmSerializer, 202: VmEdited})
     def partial_update(self, request, *args, **kwargs):
         """Edit the VM's own settings, checked as at creation (400 per field,
-        nothing changed); only a VM that is down for now (409 otherwise)."""
+        nothing changed). A down VM changes at once (200); a running one takes
+        what it can at once (200), changes memory and vCPUs live by a job (202
+        with the VM and the job), and keeps the rest as its ``next_run``
+        configuration until its next start. 409 when it is neither."""
         vm = self._vm_for("edit")
         changes = VmEditSerializer(data=request.data, partial=True)
         changes.is_valid(raise_exception=True)
-        vm = vm_edit(vm=vm, user=request.user, changes=dict(changes.validated_data))
-        return Response(VmSerializer(self.get_queryset().get(pk=vm.pk), context=self.get_serializer_context()).data)
+        vm, job = vm_edit(vm=vm, user=request.user, changes=dict(changes.validated_data))
+        context = self.get_serializer_context()
+        body = VmSerializer(self.get_queryset().get(pk=vm.pk), context=context).data
+        if job is None:
+            return Response(body)
+        return Response({"vm": body, "job": JobSerializer(job, context=context).data},
+                        status=status.HTTP_202_ACCEPTED)
 
     def _vm_for(self, action_name: str):
         """The VM (404 when the user may not see it), if the user may do

@@ -68,6 +68,16 @@ class Vm(models.Model):
     # What a Run Once start changed for this run only (stateless overlays to
     # discard at power off); empty when the VM runs its own definition.
     run_once = models.JSONField(default=dict, blank=True)
+    # The devices it boots from, first to last, comma-separated ("hd,network"):
+    # vms.policy.BOOT_DEVICES.
+    boot_order = models.CharField(max_length=40, default="hd")
+    # The ceilings its domain was last defined with (vms.services.definition):
+    # while it runs, memory and vCPUs change live up to them. Null: never defined.
+    max_memory_mb = models.PositiveIntegerField(null=True, blank=True)
+    max_vcpus = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The next-run configuration: edits of a running VM that wait for its next
+    # start, {field: {"value": ..., "reason": why it waits}}; null when none.
+    next_run = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -31,7 +31,8 @@ from inventory.services.storage import storage_images_pool_ensure, storage_pool_
 from vms.choices import BootDevice, DiskFormat, DiskStatus, VmStatus
 from vms.models import Vm, VmDisk, VmNic
 from vms.policy import BootOverride
-from vms.services.definition import vm_domain_spec
+from vms.services.definition import vm_define, vm_domain_spec
+from vms.services.edit import vm_next_run_apply
 from vms.services.from_template import template_disk_create
 from vms.services.initialization import (
     initialization_discard,
@@ -128,7 +129,7 @@ def vm_create_run(run: JobRun, start: bool) -> None:
             _disk_create(disk)
     host = vm.host
     with run.step(f"Define on {host.name}"):
-        hypervisor.define_domain(host.uri, vm_domain_spec(vm, host))
+        vm_define(vm, host)
     if not start:
         vm_set_status(vm=vm, status=VmStatus.DOWN, expected=VmStatus.IMAGE_LOCKED, user=run.job.user)
         return
@@ -222,12 +223,14 @@ def _start_job(*, vm: Vm, user, host: Host | None, title: str, run_once: dict | 
     previous_host_id = vm.host_id
     with transaction.atomic():
         cluster_lock(vm.cluster_id)
+        vm_next_run_apply(vm=vm, user=user)  # placed as it will run; a refused start keeps it pending
         placement = placement_for(cluster=vm.cluster, demand=demand_of(vm, pinned_host=host), leaving_out_vm=vm.pk)
         if placement.host_id is not None:
             vm_claim(vm=vm, to=VmStatus.POWERING_UP, allowed=STARTABLE, action="start", user=user)
             Vm.objects.filter(pk=vm.pk).update(placement=placement_record(placement), host_id=placement.host_id)
             return job_create(title=title, task="vm.start", steps=[f"Start on {placement.host_name}"], target=vm,
                               user=user, task_args=(previous_host_id, run_once or {}))
+        transaction.set_rollback(True)  # refused: its pending changes stay pending
     Vm.objects.filter(pk=vm.pk).update(placement=placement_record(placement))
     raise placement_refusal(placement, vm_name=vm.name)
 
@@ -263,7 +266,7 @@ def _define_on(vm: Vm, host: Host, old: Host | None = None) -> None:
         except HypervisorError as error:  # it is not running there; a stale definition is harmless
             event_record(code="vm.stale_definition", severity=Severity.WARNING, target=vm,
                          message=f"VM {vm.name} stays defined on {old.name}: {error.message}")
-    hypervisor.define_domain(host.uri, vm_domain_spec(vm, host))
+    vm_define(vm, host)
 
 
 def _run_once_on(vm: Vm, host: Host, options: dict) -> None:

@@ -16,7 +16,7 @@ from inventory.models import Cluster, Host, Image, Network, StorageDomain
 from inventory.services.images import image_copy_problem
 from vms.choices import ConsoleType, DiskAllocation, DiskFormat, Optimization, Provisioning
 from vms.models import InstanceType, OperatingSystem, Template, TemplateDisk, Vm, VmNic, vcpu_count
-from vms.policy import default_provisioning
+from vms.policy import BOOT_DEVICES, default_provisioning
 from vms.services.from_template import HARDWARE_FIELDS, template_choice_problem, template_latest
 from vms.services.initialization import InitializationRequest, initialization_clean
 from vms.services.macs import mac_clean, macs_allocate
@@ -72,6 +72,7 @@ class VmRequest:
     disks: tuple[DiskRequest, ...] = ()
     nics: tuple[NicRequest, ...] = ()
     start: bool = False
+    boot_order: str = "hd"  # comma-separated vms.policy.BOOT_DEVICES, first to last
     # Its hardware fills what is left empty and its disks come first;
     # template_latest: the newest ready version of its family instead.
     template: Template | None = None
@@ -107,7 +108,7 @@ def vm_request_clean(request: VmRequest) -> VmRequest:
     if request.host is not None and request.host.cluster_id != request.cluster.pk:
         errors.add("host", f"Host {request.host.name} is not in cluster {request.cluster.name}.")
     disks = _clean_disks(request, errors)
-    nics = _clean_nics(request, errors)
+    nics = vm_nics_clean(request, errors)
     initialization = _clean_initialization(request, disks, errors)
     errors.raise_any()
     return replace(request, disks=disks, nics=nics, initialization=initialization)
@@ -177,6 +178,26 @@ def vm_settings_check(request: VmRequest, errors: Errors, *, editing: Vm | None 
     _check_name(request, errors, editing)
     _check_sizing(request, errors)
     _check_profile(request, errors)
+    _check_boot_order(request, errors)
+
+
+def boot_order_devices(text: str) -> list[str]:
+    """"hd, Network" -> ["hd", "network"]: how a boot order is written and stored."""
+    return [device.strip().lower() for device in (text or "").split(",") if device.strip()]
+
+
+def _check_boot_order(request: VmRequest, errors: Errors) -> None:
+    devices = boot_order_devices(request.boot_order)
+    if not devices:
+        errors.add("boot_order", f"Give at least one boot device: {', '.join(BOOT_DEVICES)}.")
+        return
+    unknown = [device for device in devices if device not in BOOT_DEVICES]
+    if unknown:
+        errors.add("boot_order", f"{', '.join(unknown)}: not a boot device; choose from {', '.join(BOOT_DEVICES)}.")
+    elif len(set(devices)) != len(devices):
+        errors.add("boot_order", "Each boot device may appear only once.")
+    if "network" in devices and not request.nics:
+        errors.add("boot_order", "Booting from the network needs a NIC; the VM has none.")
 
 
 def _with_sizing(request: VmRequest) -> VmRequest:
@@ -240,6 +261,16 @@ def _largest_host(cluster: Cluster) -> dict:
     )
 
 
+def largest_host_limits(cluster: Cluster) -> tuple[int | None, int | None]:
+    """(memory in MiB, vCPUs) of the cluster's largest host, as a VM may have
+    them (threads or cores, as the cluster counts); None where no host says."""
+    largest = _largest_host(cluster)
+    threads = largest["threads"]
+    if threads and not cluster.threads_as_cores and largest["sockets"] and largest["cores"]:
+        threads = largest["sockets"] * largest["cores"]
+    return largest["memory_mb"] or None, threads or None
+
+
 def _check_sizing(request: VmRequest, errors: Errors) -> None:
     os_type = request.os_type
     memory = request.memory_mb
@@ -258,10 +289,7 @@ def _check_sizing(request: VmRequest, errors: Errors) -> None:
     vcpus = vcpu_count(*counts)
     if vcpus < os_type.minimum_vcpus:
         errors.add("cpu_sockets", f"{os_type.name} needs at least {os_type.minimum_vcpus} vCPUs; {vcpus} were given.")
-    largest = _largest_host(request.cluster)
-    threads = largest["threads"]
-    if threads and not request.cluster.threads_as_cores and largest["sockets"] and largest["cores"]:
-        threads = largest["sockets"] * largest["cores"]
+    largest_memory_mb, threads = largest_host_limits(request.cluster)
     if threads and vcpus > threads:
         unit = "threads" if request.cluster.threads_as_cores else "cores"
         errors.add(
@@ -269,11 +297,11 @@ def _check_sizing(request: VmRequest, errors: Errors) -> None:
             f"{counts[0]} x {counts[1]} x {counts[2]} = {vcpus} vCPUs is more than the largest host of "
             f"cluster {request.cluster.name} has ({threads} {unit}).",
         )
-    if largest["memory_mb"] and memory > largest["memory_mb"]:
+    if largest_memory_mb and memory > largest_memory_mb:
         errors.add(
             "memory_mb",
             f"{memory} MiB is more than the largest host of cluster {request.cluster.name} has "
-            f"({largest['memory_mb']} MiB).",
+            f"({largest_memory_mb} MiB).",
         )
 
 
@@ -349,7 +377,11 @@ def _check_image(disk: DiskRequest, label: str, size_gb: int | None, errors: Err
     return size_gb
 
 
-def _clean_nics(request: VmRequest, errors: Errors) -> tuple[NicRequest, ...]:
+def vm_nics_clean(request: VmRequest, errors: Errors, *, editing: Vm | None = None,
+                  allocate: bool = True) -> tuple[NicRequest, ...]:
+    """The NICs' rules, at creation and when an edit replaces a VM's NICs
+    (``editing``: its own MACs are not "taken"); ``allocate``: blank MACs get
+    the pool's next free ones."""
     data_center = request.cluster.data_center
     cleaned = []
     given = set()
@@ -370,16 +402,19 @@ def _clean_nics(request: VmRequest, errors: Errors) -> tuple[NicRequest, ...]:
             except ValidationError as error:
                 errors.add("nics", f"{label}: {error.message_dict['nics'][0]}")
                 continue
-            if mac in given or _mac_taken(data_center, mac):
+            if mac in given or _mac_taken(data_center, mac, editing):
                 errors.add("nics", f"{label}: MAC {mac} is already used in data center {data_center.name}.")
                 continue
             given.add(mac)
         cleaned.append(replace(nic, mac=mac))
-    if errors.by_field:
+    if errors.by_field or not allocate:
         return tuple(cleaned)
     fresh = iter(macs_allocate(data_center=data_center, count=sum(not n.mac for n in cleaned), taken=given))
     return tuple(nic if nic.mac else replace(nic, mac=next(fresh)) for nic in cleaned)
 
 
-def _mac_taken(data_center, mac: str) -> bool:
-    return VmNic.objects.filter(data_center=data_center, mac=mac).exists()
+def _mac_taken(data_center, mac: str, editing: Vm | None = None) -> bool:
+    nics = VmNic.objects.filter(data_center=data_center, mac=mac)
+    if editing is not None:
+        nics = nics.exclude(vm=editing)
+    return nics.exists()

@@ -37,6 +37,7 @@ from vms.models import OperatingSystem, Vm, VmInitialization
 from vms.services import lifecycle
 from vms.permissions import vm_may, vm_require
 from vms.services.screenshot import vm_screenshot_png, vm_shows_screen
+from vms.services.edit import EDITABLE_DOWN, EDITABLE_RUNNING, next_run_changes
 from vms.views.disks import disk_rows, disk_tools
 from vms.views.jobs import refused, started
 from vms.views.wizard import clusters_for_new_vms
@@ -163,7 +164,8 @@ def vm_detail(request, pk: int):
         "actions": [a for a in actions if a.name != "delete"],
         "may_delete": any(a.name == "delete" for a in actions),
         "may_run_once": vm.status in lifecycle.STARTABLE and vm_may(request.user, "run_once", vm),
-        "may_edit": vm.status == VmStatus.DOWN and vm_may(request.user, "edit", vm),
+        "may_edit": vm.status in EDITABLE_DOWN + EDITABLE_RUNNING and vm_may(request.user, "edit", vm),
+        "next_run": next_run_changes(vm),
         # A job holds the VM: say so rather than "no action fits".
         "disks_locked": vm.status == VmStatus.IMAGE_LOCKED,
         "placement_rows": _placement_rows(vm),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vms', '0008_floating_disks'),
+        ('vms', '0009_edit_running'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vms', '0009_edit_running'),
+        ('vms', '0010_vm_highly_available'),
     ]
 
     operations = [

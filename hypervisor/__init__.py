@@ -8,8 +8,6 @@ from hypervisor.capabilities import Capabilities, parse_capabilities
 from hypervisor.connection import add_close_listener, check_connection, close_all, get_connection, open_connection
 from hypervisor.domain_xml import PORTAL_NS, build_domain_xml, parse_domain_xml
 from hypervisor.domains import (
-    HOTPLUG_BUSES,
-    attach_disk_live,
     DomainSummary,
     define_domain,
     destroy_domain,
@@ -35,6 +33,7 @@ from hypervisor.consoles import (
     graphics_password_shared,
     set_graphics_password,
 )
+from hypervisor.sealing import SEAL_OPERATIONS, CannotSeal, NotInspectable, SealOperation, SealReport, seal_volumes
 from hypervisor.snapshots import SnapshotInfo, create_snapshot, delete_snapshot, list_snapshots, revert_snapshot
 from hypervisor.errors import (
     Conflict,
@@ -51,7 +50,7 @@ from hypervisor.errors import (
 )
 from hypervisor.events import DomainEvent, LifecycleListener, listen_lifecycle
 from hypervisor.host import read_host_info, usable_cpu_models
-from hypervisor.hotplug import plug_memory, set_vcpus
+from hypervisor.hotplug import HOTPLUG_BUSES, attach_disk_live, plug_memory, set_vcpus
 from hypervisor.specs import (
     CpuTopology,
     DiskSpec,
@@ -100,6 +99,7 @@ from hypervisor.volumes import (
 )
 
 __all__ = [
+    "SEAL_OPERATIONS", "CannotSeal", "NotInspectable", "SealOperation", "SealReport", "seal_volumes",
     "SnapshotInfo", "create_snapshot", "delete_snapshot", "list_snapshots", "revert_snapshot",
     "usable_cpu_models",
     "plug_memory", "set_vcpus",

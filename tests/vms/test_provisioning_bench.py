@@ -1,0 +1,81 @@
+"""The case bench/provisioning.py measures (skipped unless it runs it): on
+the real libvirtd through the API and the real worker, a template of the
+tiny guest whose disk holds PROVISIONING_BENCH_GIB GiB of allocated data
+(not sparse: a pattern written with qemu-io before the template is made),
+then a thin VM and a clone VM from it, each timed from the API call until
+its create job has started it (the VM is up). The disk's bandwidth is
+measured with dd in the same storage domain. Figures go to the JSON file
+PROVISIONING_BENCH_OUT."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.vms.test_lifecycle_real import create_vm, job_of, succeeded, world  # noqa: F401 (world fixture)
+from tests.jobs.test_worker import wait_for_status
+from core.models import JobStatus
+from vms.models import Template, Vm
+
+SIZES = [int(size) for size in os.environ.get("PROVISIONING_BENCH_GIB", "").split(",") if size.strip()]
+OUT = os.environ.get("PROVISIONING_BENCH_OUT", "")
+GIB = 1024**3
+
+pytestmark = [pytest.mark.real, pytest.mark.jobs, pytest.mark.django_db(transaction=True),
+              pytest.mark.timeout(3600),
+              pytest.mark.skipif(not SIZES or not OUT, reason="run by bench/provisioning.py")]
+
+
+def dd_bandwidth(directory: str) -> float:
+    """MB/s of a 1 GiB direct write in ``directory``, as dd reports it."""
+    target = Path(directory) / f"dd-{os.getpid()}.tmp"
+    try:
+        result = subprocess.run(["dd", "if=/dev/zero", f"of={target}", "bs=4M", "count=256", "oflag=direct",
+                                 "conv=fsync"], capture_output=True, text=True, check=True, timeout=600)
+    finally:
+        target.unlink(missing_ok=True)
+    rate = re.search(r"([\d.,]+) ([kMG])B/s", result.stderr)
+    value = float(rate.group(1).replace(",", "."))
+    return value * {"k": 1 / 1000, "M": 1, "G": 1000}[rate.group(2)]
+
+
+def timed_vm(api, world, name: str, template: Template, provisioning: str) -> float:
+    started = time.monotonic()
+    response = api.post("/api/v1/vms/", {"name": name, "cluster": world["cluster"].pk, "template": template.pk,
+                                         "provisioning": provisioning, "nics": [], "start": True}, format="json")
+    job = wait_for_status(job_of(response), JobStatus.ENDED, timeout=3000)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    return time.monotonic() - started
+
+
+def test_thin_and_clone_provisioning_times(api, world):
+    pid = os.getpid()
+    figures = {"dd_mb_per_s": dd_bandwidth(world["domain"].path), "sizes": {}}
+    for size in SIZES:
+        source = create_vm(api, world, f"bench-src-{size}-{pid}", start=False,
+                           disks=[{"image": world["image"], "storage_domain": world["domain"].pk,
+                                   "size_gb": size + 1}])
+        disk = source.disks.get().path
+        # Allocated data after the guest's own blocks (the first 256 MiB stay as the image left them).
+        subprocess.run(["qemu-io", "-f", "qcow2", "-c", f"write -P 0x5a 256M {size}G", disk], check=True,
+                       capture_output=True, timeout=3000)
+        succeeded(api.post("/api/v1/templates/", {"vm": source.pk, "name": f"bench-{size}-{pid}",
+                                                  "storage_domain": world["domain"].pk}, format="json"),
+                  timeout=3000)
+        template = Template.objects.get(name=f"bench-{size}-{pid}")
+        thin = timed_vm(api, world, f"bench-thin-{size}-{pid}", template, "thin")
+        clone = timed_vm(api, world, f"bench-clone-{size}-{pid}", template, "clone")
+        held = Path(template.disks.get().path).stat().st_blocks * 512  # what the clone has to copy
+        figures["sizes"][str(size)] = {"thin_s": thin, "clone_s": clone, "template_bytes": held}
+        for vm in Vm.objects.filter(name__startswith="bench-").exclude(name__startswith="bench-src"):
+            succeeded(api.post(f"/api/v1/vms/{vm.pk}/poweroff/"))
+            succeeded(api.delete(f"/api/v1/vms/{vm.pk}/"), timeout=600)
+        succeeded(api.delete(f"/api/v1/templates/{template.pk}/"), timeout=600)
+        succeeded(api.delete(f"/api/v1/vms/{source.pk}/"), timeout=600)
+    Path(OUT).write_text(json.dumps(figures))

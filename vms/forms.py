@@ -63,6 +63,18 @@ def template_choices(templates) -> list[tuple[str, str]]:
     return latest + choices
 
 
+def template_oses(templates) -> dict[str, str]:
+    """The OS short id each template choice brings ("latest:" ones: their base's)."""
+    oses, newest = {}, {}
+    for template in templates:
+        oses[str(template.pk)] = template.os_type_id
+        base_pk = template.base_template_id or template.pk
+        if base_pk not in newest or template.version_number > newest[base_pk][0]:
+            newest[base_pk] = (template.version_number, template.os_type_id)
+    oses.update({f"{LATEST_PREFIX}{pk}": os_type for pk, (_, os_type) in newest.items()})
+    return oses
+
+
 def template_choice(value: str) -> tuple[int | None, bool]:
     """The wizard's template answer as (template id or None for blank, latest)."""
     latest = value.startswith(LATEST_PREFIX)
@@ -77,6 +89,18 @@ def os_search(queryset: QuerySet[OperatingSystem], query: str) -> QuerySet[Opera
     return queryset
 
 
+class TemplateSelect(forms.Select):
+    """Each template carries its OS's short id, so choosing one selects its OS (vm-wizard.js)."""
+
+    os_of: dict[str, str] = {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if str(value) in self.os_of:
+            option["attrs"]["data-os"] = self.os_of[str(value)]
+        return option
+
+
 class BasicsForm(forms.Form):
     """Step 1: what the VM is."""
 
@@ -86,6 +110,7 @@ class BasicsForm(forms.Form):
                                      help_text="Its hosts run the VM; its data center holds the disks and networks.")
     template = forms.ChoiceField(
         choices=[(BLANK_TEMPLATE, "Blank")], initial=BLANK_TEMPLATE, label="From template",
+        widget=TemplateSelect(attrs={"data-template-select": ""}),
         help_text="Blank: the VM starts empty (or from a disk image in step 4). A template brings its operating "
                   "system, hardware and disks; the next steps start from them. \"Latest\" takes the newest "
                   "version when the VM is created.")
@@ -109,7 +134,9 @@ class BasicsForm(forms.Form):
     def __init__(self, *args, clusters: QuerySet[Cluster], operating_systems: QuerySet[OperatingSystem],
                  templates: QuerySet[Template] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["template"].choices = [(BLANK_TEMPLATE, "Blank"), *template_choices(templates or [])]
+        templates = list(templates.select_related("base_template", "data_center")) if templates is not None else []
+        self.fields["template"].choices = [(BLANK_TEMPLATE, "Blank"), *template_choices(templates)]
+        self.fields["template"].widget.os_of = template_oses(templates)
         self.fields["cluster"].queryset = clusters
         self.fields["cluster"].label_from_instance = lambda c: f"{c.name} ({c.data_center.name})"
         self.fields["os_type"].queryset = operating_systems

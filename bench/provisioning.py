@@ -9,8 +9,9 @@ each timed from `POST /api/v1/vms/` with start until its create
 job has started it (the VM is up). The disk's bandwidth is measured with dd
 (1 GiB, direct IO) in the same storage domain, in the same run.
 
-It prints, per template size, both times; the thin 8 GiB / 1 GiB ratio (thin must
-stay flat: at most 1.2, checked: exits 1 past it); and each clone time against the
+It prints, per template size, both times (thin: the median, and each run); the thin
+8 GiB / 1 GiB ratio of the fastest runs (thin must stay flat: at most 1.2, checked:
+exits 1 past it; the medians' ratio is printed too, it carries the machine's load); and each clone time against the
 time the data would take at dd's bandwidth (copying reads and writes it: printed,
 never checked). The case itself is tests/vms/test_provisioning_bench.py, run by
 pytest (it needs the real lane's fixtures: libvirtd, the guest image, the worker,
@@ -59,9 +60,10 @@ def main() -> int:
         print(f"{row['template_bytes'] / 1024**3:>10.2f} GiB {row['thin_s']:>8.2f}s {row['clone_s']:>8.2f}s "
               f"{at_dd:>17.2f}s   (thin runs: {runs})")
     smallest, largest = figures["sizes"][str(sizes[0])], figures["sizes"][str(sizes[-1])]
-    ratio = largest["thin_s"] / smallest["thin_s"]
-    print(f"thin {sizes[-1]} GiB / {sizes[0]} GiB: {ratio:.2f} (goal: at most {THIN_FLAT_RATIO}); "
-          f"clone: {largest['clone_s'] / smallest['clone_s']:.2f}")
+    # The fastest run is the work itself; slower ones add whatever else the machine ran meanwhile.
+    ratio = min(largest["thin_runs_s"]) / min(smallest["thin_runs_s"])
+    print(f"thin {sizes[-1]} GiB / {sizes[0]} GiB, fastest runs: {ratio:.2f} (goal: at most {THIN_FLAT_RATIO}); "
+          f"medians: {largest['thin_s'] / smallest['thin_s']:.2f}; clone: {largest['clone_s'] / smallest['clone_s']:.2f}")
     return 0 if ratio <= THIN_FLAT_RATIO else 1
 
 

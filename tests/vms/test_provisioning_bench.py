@@ -71,9 +71,10 @@ def template_holding(api, world, size: int, pid: int) -> Template:
     return Template.objects.get(name=f"bench-{size}-{pid}")
 
 
-def vm_remove(api, name: str) -> None:
+def vm_remove(api, name: str, running: bool = True) -> None:
     vm = Vm.objects.get(name=name)
-    succeeded(api.post(f"/api/v1/vms/{vm.pk}/poweroff/"))
+    if running:
+        succeeded(api.post(f"/api/v1/vms/{vm.pk}/poweroff/"))
     succeeded(api.delete(f"/api/v1/vms/{vm.pk}/"), timeout=600)
 
 
@@ -98,7 +99,7 @@ def test_thin_and_clone_provisioning_times(api, world):
         held = Path(templates[size].disks.get().path).stat().st_blocks * 512  # what the clone has to copy
         figures["sizes"][str(size)] = {"thin_s": statistics.median(thins[size]), "thin_runs_s": thins[size],
                                        "clone_s": clone, "template_bytes": held}
+    Path(OUT).write_text(json.dumps(figures))
     for size, template in templates.items():
         succeeded(api.delete(f"/api/v1/templates/{template.pk}/"), timeout=600)
-        vm_remove(api, f"bench-src-{size}-{pid}")
-    Path(OUT).write_text(json.dumps(figures))
+        vm_remove(api, f"bench-src-{size}-{pid}", running=False)

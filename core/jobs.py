@@ -48,11 +48,13 @@ def job_create(
     target: Model | None = None,
     user=None,
     task_args: tuple = (),
+    cancellable: bool = False,
 ) -> Job:
     """Create a pending job of the task registered as `task` (its kind) and
     enqueue `task(job_id, *task_args)` on commit. The arguments are kept on
     the row (JSON), so the job can be sent again from it. Raises Conflict when
-    the target already has an active job."""
+    the target already has an active job. A ``cancellable`` job's work checks
+    ``JobRun.cancel_requested`` (jobs/<id>/cancel/)."""
     try:
         with transaction.atomic():
             job = Job.objects.create(
@@ -65,6 +67,7 @@ def job_create(
                 target_name=str(target) if target else "",
                 user=user if user and user.is_authenticated else None,
                 celery_task_id=str(uuid.uuid4()),
+                cancellable=cancellable,
             )
     except IntegrityError:
         raise Conflict(f"{target} is busy with another job; wait until it ends.")
@@ -143,6 +146,15 @@ class JobRun:
 
         return report
 
+    def cancel_requested(self) -> bool:
+        """Whether jobs/<id>/cancel/ asked this job to stop (read afresh: it
+        is set by another process)."""
+        return Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
+
+    def result_set(self, **figures) -> None:
+        self.job.result = {**self.job.result, **figures}
+        self._save("result")
+
     def event(self, *, code: str, message: str, severity: str = Severity.NORMAL) -> None:
         event_record(
             code=code, message=message, severity=severity,
@@ -191,21 +203,55 @@ FailureHandler = Callable[[JobRun, str], None]
 _failure_handlers: dict[str, FailureHandler] = {}
 
 
-def _fail(run: JobRun, message: str) -> None:
+def _fail(run: JobRun, message: str, status: str = JobStatus.FAILED) -> None:
     job = run.job
     handler = _failure_handlers.get(job.kind)
     if handler is not None:
         handler(run, message)
-    _end(job, JobStatus.FAILED, message)
-    run.event(code=f"{job.kind}.failed", message=f"{job.title} failed: {message}",
-              severity=Severity.ERROR)
+    _end(job, status, message)
+    if status == JobStatus.CANCELLED:
+        run.event(code=f"{job.kind}.cancelled", message=f"{job.title} was cancelled: {message}",
+                  severity=Severity.WARNING)
+    else:
+        run.event(code=f"{job.kind}.failed", message=f"{job.title} failed: {message}", severity=Severity.ERROR)
+
+
+class JobCancelled(Exception):
+    """Raised by a cancellable job's work when it has stopped because it was
+    asked to (JobRun.cancel_requested): the job ends cancelled, its failure
+    hook undoing its locks as for a failure."""
+
+
+def job_cancellable(job: Job) -> bool:
+    """Whether jobs/<id>/cancel/ may ask this job to stop now."""
+    return job.cancellable and job.status in JobStatus.ACTIVE and not job.cancel_requested
+
+
+def job_cancel(*, job: Job, user) -> Job:
+    """Ask the job to stop; its work stops at its next check (a migration
+    within a second) and the job ends cancelled. 409 when it cannot be."""
+    if not job.cancellable:
+        raise Conflict(f"{job.title}: this kind of job cannot be cancelled.")
+    asked = Job.objects.filter(pk=job.pk, status__in=JobStatus.ACTIVE, cancel_requested=False).update(
+        cancel_requested=True)
+    job.refresh_from_db()
+    if not asked:
+        if job.cancel_requested and job.status in JobStatus.ACTIVE:
+            return job  # asked already: the same answer again
+        raise Conflict(f"{job.title} has ended ({JobStatus.label(job.status).lower()}); there is nothing to cancel.")
+    job_publish(job)
+    event_record(code=f"{job.kind}.cancel_requested", message=f"{job.title}: cancel asked.", user=user, job=job,
+                 target=job.target_type.get_object_for_this_type(pk=job.target_id) if job.target_type else None)
+    return job
 
 
 def job_task(*, name: str, on_failure: FailureHandler | None = None):
     """Declares a Celery task that works on a job. The wrapped function gets the
     JobRun and the task's extra arguments; a raised exception fails the job,
     runs `on_failure` (which must undo any lock the job's service took) and
-    leaves an error event saying why."""
+    leaves an error event saying why. A cancellable job's work (job_create's
+    ``cancellable``) checks ``run.cancel_requested()`` and raises JobCancelled
+    once it has stopped."""
 
     def decorate(work: Callable[..., None]):
         if on_failure is not None:
@@ -219,7 +265,12 @@ def job_task(*, name: str, on_failure: FailureHandler | None = None):
                 return
             run = JobRun(job)
             try:
+                if job.cancel_requested:  # cancelled while it waited in line
+                    raise JobCancelled("cancelled before it started")
                 work(run, *args)
+            except JobCancelled as exc:
+                _fail(run, str(exc), JobStatus.CANCELLED)
+                return
             except Exception as exc:
                 logger.exception("job %s (%s) failed", job.pk, job.kind)
                 _fail(run, failure_message(exc))

@@ -9,5 +9,6 @@ urlpatterns = [
     path("jobs/", views.job_list, name="job-list"),
     path("jobs/tray/", views.job_tray, name="job-tray"),
     path("jobs/<int:pk>/", views.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/cancel/", views.job_cancel_page, name="job-cancel"),
     path("events/", views.event_list, name="event-list"),
 ]

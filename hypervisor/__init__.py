@@ -26,6 +26,7 @@ from hypervisor.domains import (
     undefine_domain,
 )
 from hypervisor.screenshot import domain_screenshot_png
+from hypervisor.consoles import ConsoleAddress, domain_console_address, graphics_password_protected, set_graphics_password
 from hypervisor.snapshots import SnapshotInfo, create_snapshot, delete_snapshot, list_snapshots, revert_snapshot
 from hypervisor.errors import (
     Conflict,
@@ -42,6 +43,7 @@ from hypervisor.errors import (
 )
 from hypervisor.events import DomainEvent, LifecycleListener, listen_lifecycle
 from hypervisor.host import read_host_info, usable_cpu_models
+from hypervisor.hotplug import plug_memory, set_vcpus
 from hypervisor.specs import (
     CpuTopology,
     DiskSpec,
@@ -76,6 +78,7 @@ from hypervisor.storage import (
     remove_pool,
 )
 from hypervisor.volumes import (
+    COPY_SOURCE_FORMATS,
     VolumeInfo,
     copy_volume,
     create_volume,
@@ -85,19 +88,23 @@ from hypervisor.volumes import (
     resize_volume,
     upload_volume,
     volume_by_path,
+    volume_chain,
 )
 
 __all__ = [
     "SnapshotInfo", "create_snapshot", "delete_snapshot", "list_snapshots", "revert_snapshot",
     "usable_cpu_models",
+    "plug_memory", "set_vcpus",
     "ImageInfo", "InvalidImage", "QemuImgError", "image_info", "image_inspect",
     "BridgeNetworkSpec", "NetworkInfo", "build_network_xml", "ensure_bridge_network", "list_networks",
     "network_info", "parse_network_xml", "remove_network",
     "PoolInfo", "PoolSpec", "VolumeInfo", "build_pool_xml", "ensure_dir_pool", "list_pools",
     "list_volumes", "parse_pool_xml", "pool_info", "remove_pool",
-    "copy_volume", "create_volume", "delete_volume", "overlay_volume", "resize_volume", "upload_volume",
-    "volume_by_path",
-    "domain_screenshot_png", "domain_state_reason", "domain_summary", "domain_xml_inactive",
+    "COPY_SOURCE_FORMATS", "copy_volume", "create_volume", "delete_volume", "overlay_volume", "resize_volume",
+    "upload_volume", "volume_by_path", "volume_chain",
+    "ConsoleAddress", "domain_console_address", "graphics_password_protected", "set_graphics_password",
+    "domain_screenshot_png", "domain_state_reason", "domain_summary",
+    "domain_xml_inactive",
     "reboot_domain", "resume_domain", "run_domain_once", "shutdown_domain", "suspend_domain",
     "PORTAL_NS",
     "Capabilities",

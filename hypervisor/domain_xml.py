@@ -22,6 +22,7 @@ from lxml import etree
 
 from hypervisor.errors import InvalidXML
 from hypervisor.specs import (
+    GRAPHICS_LOCKED_VALID_TO,
     HYPERV_FEATURES,
     HYPERV_SPINLOCK_RETRIES,
     CpuTopology,
@@ -35,6 +36,7 @@ from hypervisor.specs import (
     VcpuPin,
     format_id_set,
     parse_id_set,
+    random_graphics_password,
 )
 
 # Our own namespace under <metadata>, so the portal can recognise the domains it
@@ -66,11 +68,16 @@ def build_domain_xml(spec: DomainSpec) -> str:
         _text(root, "description", spec.description)
     if spec.metadata:
         _build_metadata(root, spec)
+    if spec.max_memory_mb is not None:
+        _text(root, "maxMemory", str(spec.max_memory_mb), slots=str(spec.memory_slots), unit="MiB")
     _text(root, "memory", str(spec.memory_mb), unit="MiB")
     _text(root, "currentMemory", str(spec.memory_mb), unit="MiB")
     if spec.hugepages:
         etree.SubElement(etree.SubElement(root, "memoryBacking"), "hugepages")
-    _text(root, "vcpu", str(spec.vcpus), placement="static")
+    if spec.max_vcpus is not None:
+        _text(root, "vcpu", str(spec.max_vcpus), placement="static", current=str(spec.vcpus))
+    else:
+        _text(root, "vcpu", str(spec.vcpus), placement="static")
     if spec.iothreads:
         _text(root, "iothreads", str(spec.iothreads))
     _build_placement(root, spec)
@@ -168,10 +175,13 @@ def _build_cpu(root: etree._Element, spec: DomainSpec) -> None:
         cpu.set("mode", spec.cpu_mode)
     if spec.cpu_model is not None:
         _text(cpu, "model", spec.cpu_model)
+    per_socket = spec.topology.cores * spec.topology.threads
     etree.SubElement(
         cpu,
         "topology",
-        sockets=str(spec.topology.sockets),
+        # With hot-pluggable vCPUs the topology is the maximum's: libvirt wants
+        # sockets x cores x threads to equal <vcpu>.
+        sockets=str((spec.max_vcpus or spec.vcpus) // per_socket),
         cores=str(spec.topology.cores),
         threads=str(spec.topology.threads),
     )
@@ -263,6 +273,12 @@ def _build_graphics(devices: etree._Element, graphics: GraphicsSpec) -> None:
         element.set("autoport", "no")
     if graphics.password is not None:
         element.set("passwd", graphics.password)
+    elif graphics.locked:
+        # A random password (never known to anyone) that expired long ago:
+        # QEMU starts with password authentication on and admits nobody until
+        # hypervisor.consoles sets a one-time password on the running domain.
+        element.set("passwd", random_graphics_password(graphics.type))
+        element.set("passwdValidTo", GRAPHICS_LOCKED_VALID_TO)
     etree.SubElement(element, "listen", type="address", address=graphics.listen)
 
 
@@ -275,8 +291,11 @@ def parse_domain_xml(xml: str) -> DomainSpec:
     if root.tag != "domain":
         raise InvalidXML(f"Expected a <domain> document, got <{root.tag}>.")
     os_type = _required(root, "os/type")
-    vcpus = int(_required(root, "vcpu").text or "0")
+    vcpu = _required(root, "vcpu")
+    slots = int(vcpu.text or "0")
+    vcpus = int(vcpu.get("current", slots))
     topology = root.find("cpu/topology")
+    max_memory = root.find("maxMemory")
     cpu_mode, cpu_model = _parse_cpu_mode(root.find("cpu"))
     sounds = root.findall("devices/sound")
     if len(sounds) > 1:
@@ -289,11 +308,10 @@ def parse_domain_xml(xml: str) -> DomainSpec:
         title=root.findtext("title") or "",
         description=root.findtext("description") or "",
         memory_mb=_memory_mb(_required(root, "memory")),
-        topology=(
-            CpuTopology(int(topology.get("sockets")), int(topology.get("cores")), int(topology.get("threads")))
-            if topology is not None
-            else CpuTopology(sockets=vcpus)  # libvirt's default: one core per socket
-        ),
+        max_memory_mb=_memory_mb(max_memory) if max_memory is not None else None,
+        memory_slots=int(max_memory.get("slots", "0")) if max_memory is not None else 0,
+        topology=_parse_topology(topology, vcpus),
+        max_vcpus=slots if vcpu.get("current") is not None else None,
         domain_type=root.get("type", ""),
         arch=os_type.get("arch", ""),
         machine=os_type.get("machine"),
@@ -340,6 +358,14 @@ def parse_domain_xml(xml: str) -> DomainSpec:
             for entry in root.iterfind(f"metadata/{{{PORTAL_NS}}}vm/{{{PORTAL_NS}}}entry")
         },
     )
+
+
+def _parse_topology(topology: etree._Element | None, vcpus: int) -> CpuTopology:
+    """The running vCPUs' topology: the XML's sockets are the maximum's."""
+    if topology is None:
+        return CpuTopology(sockets=vcpus)  # libvirt's default: one core per socket
+    cores, threads = int(topology.get("cores", "1")), int(topology.get("threads", "1"))
+    return CpuTopology(max(1, vcpus // (cores * threads)), cores, threads)
 
 
 def _parse_cpu_mode(cpu: etree._Element | None) -> tuple[str | None, str | None]:
@@ -439,11 +465,13 @@ def _parse_nic(element: etree._Element) -> NicSpec:
 def _parse_graphics(element: etree._Element) -> GraphicsSpec:
     address = _attr(element, "listen[@type='address']", "address", element.get("listen"))
     autoport = element.get("autoport") == "yes"
+    locked = element.get("passwdValidTo") == GRAPHICS_LOCKED_VALID_TO
     return GraphicsSpec(
         type=element.get("type", ""),
         listen=address or "127.0.0.1",
         port=-1 if autoport else int(element.get("port", "-1")),
-        password=element.get("passwd"),
+        password=None if locked else element.get("passwd"),
+        locked=locked,
     )
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import secrets
+import string
 import uuid as uuidlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -291,15 +293,35 @@ class NicSpec:
             object.__setattr__(self, "mac", mac)
 
 
+# How many characters of a password each graphics protocol's authentication
+# uses (VNC's DES takes 8; libvirt refuses longer ones).
+GRAPHICS_PASSWORD_LENGTHS = {"vnc": 8, "spice": 24}
+# When a locked graphics device's password expired: long before any client asks.
+GRAPHICS_LOCKED_VALID_TO = "1970-01-01T00:00:01"
+_PASSWORD_ALPHABET = string.ascii_letters + string.digits
+
+
+def random_graphics_password(kind: str) -> str:
+    """A fresh random password as long as ``kind``'s authentication uses
+    (VNC: 8 letters and digits, ~47 bits, all that DES takes)."""
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(GRAPHICS_PASSWORD_LENGTHS[kind]))
+
+
 @dataclass(frozen=True)
 class GraphicsSpec:
     type: str = "vnc"
     listen: str = "127.0.0.1"
     port: int = -1  # -1: libvirt picks a free port (autoport)
     password: str | None = None
+    # Locked: password authentication on, with a random password that expired
+    # long ago, so nobody gets in until a one-time password is set on the
+    # running domain (hypervisor.consoles).
+    locked: bool = False
 
     def __post_init__(self) -> None:
         _one_of("Graphics type", self.type, GRAPHICS_TYPES)
+        if self.locked and self.password is not None:
+            raise InvalidSpec("A locked graphics device takes no password: it gets one-time passwords.")
         try:
             ipaddress.ip_address(self.listen)
         except ValueError:
@@ -369,6 +391,14 @@ class DomainSpec:
     numa_cells: tuple[GuestNumaCell, ...] = ()  # the guest's NUMA topology; (): one flat node
     vcpu_pins: tuple[VcpuPin, ...] = ()
     hugepages: bool = False  # back guest memory with the host's huge pages
+    # Live resizing. ``memory_mb`` and ``topology`` are what the guest has at
+    # start; with ``max_memory_mb`` memory grows while it runs by DIMMs plugged
+    # into ``memory_slots`` slots (libvirt then needs guest NUMA cells), and with
+    # ``max_vcpus`` vCPUs are plugged by whole sockets up to that many (the XML's
+    # topology then describes the maximum, <vcpu current=...> what runs).
+    max_memory_mb: int | None = None
+    memory_slots: int = 0
+    max_vcpus: int | None = None
     iothreads: int = 0  # IO threads for disks to use (DiskSpec.iothread)
     # Clock and Hyper-V.
     clock_offset: str = "utc"  # "localtime": the RTC keeps local time (Windows)
@@ -407,6 +437,7 @@ class DomainSpec:
         self._check_devices()
         self._check_boot()
         self._check_cpu()
+        self._check_live_limits()
         self._check_clock()
         if self.smbios_serial is not None:
             _xml_text("SMBIOS serial", self.smbios_serial, single_line=True)
@@ -518,16 +549,39 @@ class DomainSpec:
         if [cell.index for cell in cells] != list(range(len(cells))):
             raise InvalidSpec("Guest NUMA cells must be numbered 0, 1, 2... in order.")
         shared = sorted(cpu for cell in cells for cpu in cell.cpus)
-        if shared != list(range(vcpus)):
-            raise InvalidSpec(f"The guest NUMA cells must hold each of the vCPUs 0-{vcpus - 1} exactly once.")
+        slots = self.max_vcpus or vcpus  # hot-pluggable vCPUs belong to a cell too
+        if shared != list(range(slots)):
+            raise InvalidSpec(f"The guest NUMA cells must hold each of the vCPUs 0-{slots - 1} exactly once.")
         total = sum(cell.memory_mb for cell in cells)
-        if total != self.memory_mb:
+        # A running domain's <memory> also counts the DIMMs plugged into it.
+        if total != self.memory_mb and not (self.max_memory_mb and total < self.memory_mb):
             raise InvalidSpec(
                 f"The guest NUMA cells' memory adds up to {total} MiB, not the domain's {self.memory_mb} MiB."
             )
         if len({bool(cell.host_nodes) for cell in cells}) > 1:
             # Unbound cells would fall under the strict binding the bound ones imply.
             raise InvalidSpec("Bind either every guest NUMA cell to host nodes or none.")
+
+    def _check_live_limits(self) -> None:
+        if self.max_memory_mb is not None:
+            _positive_int("Maximum memory (MiB)", self.max_memory_mb)
+            _positive_int("Memory slots", self.memory_slots)
+            if self.max_memory_mb < self.memory_mb:
+                raise InvalidSpec(f"The maximum memory ({self.max_memory_mb} MiB) is less than the memory "
+                                  f"({self.memory_mb} MiB).")
+            if not self.numa_cells:
+                # libvirt: "At least one numa node has to be configured when enabling memory hotplug".
+                raise InvalidSpec("Memory hot-plug (a maximum memory) needs at least one guest NUMA cell.")
+        elif self.memory_slots:
+            raise InvalidSpec("Memory slots go only with a maximum memory.")
+        if self.max_vcpus is not None:
+            _positive_int("Maximum vCPUs", self.max_vcpus)
+            per_socket = self.topology.cores * self.topology.threads
+            if self.max_vcpus < self.vcpus or self.max_vcpus % per_socket:
+                raise InvalidSpec(f"The maximum vCPUs ({self.max_vcpus}) must be whole sockets of {per_socket} "
+                                  f"and at least the {self.vcpus} vCPUs the domain has.")
+            if self.vcpu_pins:
+                raise InvalidSpec("Pinned vCPUs cannot be combined with hot-pluggable ones.")
 
     def _check_clock(self) -> None:
         _one_of("Clock offset", self.clock_offset, CLOCK_OFFSETS)

@@ -17,7 +17,6 @@ The pools themselves are hypervisor.storage's.
 from __future__ import annotations
 
 import posixpath
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -31,11 +30,17 @@ from hypervisor.specs import _one_of, _positive_int, _xml_text
 # The pools' own helpers: a volume lives in a pool (private to the package, as
 # domains' _lookup is for screenshot.py and snapshots.py).
 from hypervisor.storage import _SAFE_PARSER, _lookup, _normal_path, _pool_identity, _running_pool
+from hypervisor.watching import run_watched
 
 VOLUME_FORMATS = frozenset({"qcow2", "raw"})
 SECTOR = 512  # disks are addressed in sectors: capacities are whole sectors
 MAX_VOLUME_NAME_BYTES = 255  # a file name, on every Linux file system
 QCOW2_COMPAT = "1.1"
+# The formats libvirt's storage driver reads a volume as, and so copies from
+# (createXMLFrom runs ``qemu-img convert -f <the format libvirt probed>``).
+# libvirt 9.0 does not know vhdx: it reads such a file as raw, and a "copy"
+# would be the vhdx container's bytes as the guest's disk. Refused, not guessed.
+COPY_SOURCE_FORMATS = frozenset({"qcow2", "raw", "vmdk", "vdi", "vpc"})
 
 @dataclass(frozen=True)
 class VolumeInfo:
@@ -44,6 +49,7 @@ class VolumeInfo:
     capacity_bytes: int
     allocation_bytes: int
     format: str  # raw, qcow2, iso... as libvirt detects it ("" when it says nothing)
+    backing_path: str = ""  # a qcow2 overlay's backing file ("" when it stands alone)
 
 
 def list_volumes(uri: str, pool_name: str) -> list[VolumeInfo]:
@@ -86,7 +92,7 @@ def create_volume(uri: str, pool: str, name: str, *, capacity_bytes: int, format
 
 def copy_volume(
     uri: str, pool: str, name: str, *, source_path: str, format: str, capacity_bytes: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    source_format: str | None = None, progress: Callable[[int, int], None] | None = None,
 ) -> VolumeInfo:
     """A full, standalone copy of the image at ``source_path`` as a new volume.
 
@@ -94,6 +100,12 @@ def copy_volume(
     flattened into it) and grown to ``capacity_bytes`` when that is larger than
     the source (None: the source's size; smaller is refused, it would cut the
     disk). A raw copy is preallocated like ``create_volume``'s.
+
+    The source is read as the format libvirt finds in it (vmdk, vdi, vpc...
+    are converted); ``source_format``, when given, is the format the caller
+    knows it to be (detected at upload): a source libvirt reads otherwise, or
+    a format it cannot read (``COPY_SOURCE_FORMATS``), is refused with
+    InvalidSpec before anything is written.
 
     libvirt copies only from a volume, so the source must be a file in some
     storage pool's directory on the host (an upload landed there); the pools
@@ -112,12 +124,20 @@ def copy_volume(
     _one_of("Volume format", format, VOLUME_FORMATS)
     if capacity_bytes is not None:
         _check_capacity(capacity_bytes)
+    if source_format is not None:
+        _one_of("Source format", source_format, COPY_SOURCE_FORMATS)
     source_path = _absolute_path("Source path", source_path)
     conn = get_connection(uri)
     libvirt_pool = _running_pool(conn, uri, pool)
     source = _volume_at(conn, uri, source_path)
     with libvirt_errors(uri):
         _type, source_capacity, source_allocation = source.info()
+        seen = _volume_xml_facts(source.XMLDesc(0))["format"]
+    if source_format is not None and seen != source_format:
+        raise InvalidSpec(
+            f"libvirt on {uri} reads {source_path} as {seen or 'an unknown format'}, not {source_format}: "
+            "copying it would not convert it. Nothing was copied."
+        )
     if capacity_bytes is None:
         capacity_bytes = source_capacity
     elif capacity_bytes < source_capacity:
@@ -152,37 +172,19 @@ def _copy_watched(
     pool: libvirt.virStoragePool, name: str, xml: str, source: libvirt.virStorageVol, total: int,
     progress: Callable[[int, int], None],
 ) -> libvirt.virStorageVol:
-    """createXMLFrom in a thread while this one reports the target's growth.
+    """createXMLFrom while the new volume's growth is reported."""
 
-    The copy blocks in libvirt (the GIL is released meanwhile); ``progress`` runs
-    here, in the caller's thread, because it usually writes to the caller's
-    database connection. The thread's libvirt error is raised here.
-    """
-    outcome: dict[str, object] = {}
-
-    def copy() -> None:
-        try:
-            outcome["volume"] = pool.createXMLFrom(xml, source, 0)
-        except libvirt.libvirtError as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=copy, name=f"copy {name}", daemon=True)
-    thread.start()
-    while not _joined(thread, COPY_PROGRESS_SECONDS):
+    def report() -> None:
         try:
             copied = pool.storageVolLookupByName(name).info()[2]
         except libvirt.libvirtError:
-            continue  # not created yet, or gone with a failure the thread reports
+            return  # not created yet, or gone with a failure the copy reports
         progress(min(copied, total), total)
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]  # translated by the caller's libvirt_errors
+
+    volume = run_watched(lambda: pool.createXMLFrom(xml, source, 0), report, every=COPY_PROGRESS_SECONDS,
+                         name=f"copy {name}")
     progress(total, total)
-    return outcome["volume"]  # type: ignore[return-value]
-
-
-def _joined(thread: threading.Thread, seconds: float) -> bool:
-    thread.join(seconds)
-    return not thread.is_alive()
+    return volume
 
 
 UPLOAD_FORMATS = frozenset({"qcow2", "raw", "iso", "vmdk", "vdi", "vhdx", "vpc"})
@@ -318,6 +320,26 @@ def volume_by_path(uri: str, path: str) -> VolumeInfo:
     return _volume_info(uri, _volume_at(conn, uri, path))
 
 
+MAX_CHAIN_DEPTH = 64  # a longer chain is a loop or a mistake, never a real disk
+
+
+def volume_chain(uri: str, path: str) -> list[VolumeInfo]:
+    """The volume at ``path`` and its backing files, top first: one entry for
+    a standalone volume, two for a thin clone of a template disk, more past
+    snapshots. A backing file no pool on the host holds ends the chain with a
+    bare entry (its path, sizes 0) rather than an error: the disk's page must
+    still show what it leans on."""
+    chain = [volume_by_path(uri, path)]
+    while chain[-1].backing_path and len(chain) < MAX_CHAIN_DEPTH:
+        backing = chain[-1].backing_path
+        try:
+            chain.append(volume_by_path(uri, backing))
+        except NotFound:
+            chain.append(VolumeInfo(name=posixpath.basename(backing), path=backing, capacity_bytes=0,
+                                    allocation_bytes=0, format=""))
+    return chain
+
+
 def _check_volume_name(name: str) -> None:
     """A volume name is a file name in the pool's directory: no way out of it."""
     _xml_text("Volume name", name, single_line=True)
@@ -451,7 +473,7 @@ def _volume_info(uri: str, volume: libvirt.virStorageVol) -> VolumeInfo:
             path=volume.path(),
             capacity_bytes=capacity,
             allocation_bytes=allocation,
-            format=_volume_format(volume.XMLDesc(0)),
+            **_volume_xml_facts(volume.XMLDesc(0)),
         )
 
 
@@ -463,12 +485,14 @@ def _delete_quietly(uri: str, volume: libvirt.virStorageVol) -> None:
         pass  # the original error is what the caller must see
 
 
-def _volume_format(xml: str) -> str:
+def _volume_xml_facts(xml: str) -> dict[str, str]:
+    """The format and the backing file (of a qcow2 overlay) from a volume's XML."""
     try:
         root = etree.fromstring(xml.encode(), _SAFE_PARSER)
     except etree.XMLSyntaxError as exc:
         raise InvalidXML(f"The volume XML is not well-formed: {exc}") from None
     element = root.find("target/format")
-    return element.get("type", "") if element is not None else ""
+    backing = root.findtext("backingStore/path") or ""
+    return {"format": element.get("type", "") if element is not None else "", "backing_path": backing.strip()}
 
 

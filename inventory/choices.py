@@ -146,3 +146,4 @@ class ImageStatus(ChoiceSet):
 
 # The API schema names the shared lifecycle once.
 ATTACHMENT_STATUS_CHOICES = AttachmentStatus.choices()
+MIGRATION_POLICY_CHOICES = MigrationPolicy.choices()  # a cluster's, and one migration's choice

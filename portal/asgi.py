@@ -1,4 +1,4 @@
-"""The ASGI application daphne serves: HTTP, and the live-updates websocket."""
+"""The ASGI application daphne serves: HTTP, the live-updates websocket and the consoles' (/websockify)."""
 
 import os
 
@@ -12,13 +12,21 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from consoles.consumers import ConsoleRelayConsumer  # noqa: E402
+from consoles.serial import SerialConsoleConsumer  # noqa: E402
 from core.consumers import UpdatesConsumer  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter([path("ws/updates/", UpdatesConsumer.as_asgi())]))
+            AuthMiddlewareStack(URLRouter([
+                path("ws/updates/", UpdatesConsumer.as_asgi()),
+                # The console, on our own origin: relayed to the console proxy (consoles/consumers.py).
+                path("websockify", ConsoleRelayConsumer.as_asgi()),
+                # The serial console, relayed through libvirt (consoles/serial.py).
+                path("ws/serial/", SerialConsoleConsumer.as_asgi()),
+            ]))
         ),
     }
 )

@@ -1,4 +1,4 @@
-"""The Celery app and its periodic tasks (host checks, storage refresh, VM reconcile)."""
+"""The Celery app and its periodic tasks (host checks, storage refresh, VM reconcile, evacuations)."""
 
 import os
 
@@ -21,6 +21,12 @@ def schedule_periodic_tasks(sender, **kwargs):
     )
     sender.add_periodic_task(
         settings.VM_RECONCILE_INTERVAL_SECONDS, sender.signature("vms.reconcile"), name="reconcile VMs"
+    )
+    # Hosts preparing for maintenance take their next step (resumes an
+    # evacuation after a worker restart, retries a failed migration).
+    sender.add_periodic_task(
+        settings.VM_RECONCILE_INTERVAL_SECONDS, sender.signature("hosts.maintenance_resume"),
+        name="resume evacuations",
     )
     sender.add_periodic_task(
         settings.STORAGE_REFRESH_INTERVAL_SECONDS, sender.signature("storagedomains.refresh"),

@@ -113,3 +113,19 @@ def read_positive(name: str, default: int, unit: str) -> int:
 
 def read_seconds(name: str, default: int) -> int:
     return read_positive(name, default, "seconds")
+
+
+WEBSOCKET_SCHEMES = {"ws", "wss"}
+
+
+def read_websocket_url(name: str, default: str) -> str:
+    """A ws:// (or wss://) URL with a host and port, such as the console proxy's."""
+    url = os.environ.get(name, default)
+    parts = urlparse(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in WEBSOCKET_SCHEMES or not parts.hostname or port is None:
+        raise SettingError(name, f"must be a ws://host:port URL, not {url!r}")
+    return url

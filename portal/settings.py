@@ -16,6 +16,22 @@ ALLOWED_HOSTS = config.read_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]", r
 CSRF_TRUSTED_ORIGINS = config.read_list("CSRF_TRUSTED_ORIGINS", "")
 REDIS_URL = config.read_redis_url()
 
+# Behind a reverse proxy that terminates HTTPS (docs/nginx-portal.conf): cookies
+# only over HTTPS, HSTS, the proxy's X-Forwarded-Proto trusted, plain HTTP
+# redirected. `manage.py check --deploy` is clean with it.
+BEHIND_HTTPS_PROXY = config.read_bool("BEHIND_HTTPS_PROXY", default=False)
+if BEHIND_HTTPS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # monitoring may ask over plain HTTP on the inside
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = config.read_seconds("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    # The portal has a host name of its own: its subdomains (if any) are its own too.
+    # "preload" only allows submitting the name to the browsers' list; it submits nothing.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.auth",
@@ -122,19 +138,28 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Host monitoring has its own queue and worker: a long disk copy must never
 # delay noticing that a host stopped answering.
 CELERY_TASK_ROUTES = {
-    name: {"queue": "monitor"} for name in ("hosts.check", "storagedomains.refresh", "vms.reconcile")
+    name: {"queue": "monitor"}
+    for name in ("hosts.check", "storagedomains.refresh", "vms.reconcile", "hosts.maintenance_resume")
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 HOST_CHECK_INTERVAL_SECONDS = config.read_seconds("HOST_CHECK_INTERVAL_SECONDS", 15)
 STORAGE_REFRESH_INTERVAL_SECONDS = config.read_seconds("STORAGE_REFRESH_INTERVAL_SECONDS", 60)
 # Catches VM state changes whose libvirt event was missed (the watcher delivers the rest at once).
 VM_RECONCILE_INTERVAL_SECONDS = config.read_seconds("VM_RECONCILE_INTERVAL_SECONDS", 30)
+# How long the password in a downloaded remote-viewer (.vv) file opens the VM's console.
+CONSOLE_CLIENT_PASSWORD_SECONDS = config.read_seconds("CONSOLE_CLIENT_PASSWORD_SECONDS", 120)
 # A VM's snapshot chain deeper than this is shown with a warning (each level slows its qcow2 disks).
 SNAPSHOT_CHAIN_WARNING_DEPTH = config.read_positive("SNAPSHOT_CHAIN_WARNING_DEPTH", 8, "snapshots")
 # /healthz names hosts, their URIs and libvirt's errors to anonymous callers too (else to system admins only).
 HEALTHZ_DETAILS = config.read_bool("HEALTHZ_DETAILS", default=False)
 # The largest image or ISO an upload may bring (held in FILE_UPLOAD_TEMP_DIR while it is checked and sent to the host).
 IMAGE_UPLOAD_MAX_BYTES = config.read_positive("IMAGE_UPLOAD_MAX_BYTES", 64 * 1024**3, "bytes")
+
+# A console ticket opens a VM's console once, within this many seconds of being issued.
+CONSOLE_TICKET_SECONDS = config.read_seconds("CONSOLE_TICKET_SECONDS", 120)
+# Where the console proxy (manage.py console_proxy, websockify) listens; daphne
+# relays the browser's /websockify there, so the console is on the portal's origin.
+CONSOLE_PROXY_URL = config.read_websocket_url("CONSOLE_PROXY_URL", "ws://127.0.0.1:6080")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -166,6 +191,7 @@ SPECTACULAR_SETTINGS = {
         "DiskInterfaceEnum": "vms.choices.DISK_INTERFACE_CHOICES",
         "NicModelEnum": "vms.choices.NIC_MODEL_CHOICES",
         "ConsoleTypeEnum": "vms.choices.CONSOLE_TYPE_CHOICES",
+        "MigrationPolicyEnum": "inventory.choices.MIGRATION_POLICY_CHOICES",
         "DiskAllocationEnum": "vms.choices.DISK_ALLOCATION_CHOICES",
     },
 }

@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include("portal.api")),
     path("", include("core.urls")),
+    path("", include("consoles.urls")),
     path("vms/", include("vms.urls")),
     path("templates/", include("vms.template_urls")),
     path("hosts/", include("vms.host_urls")),

@@ -12,7 +12,7 @@ from core.accounts import superuser_role
 from core.models import Job, JobStatus, Permission
 from tests.support.processes import REPO, PortalServer, Worker
 
-pytest_plugins = ["tests.plugins.real", "tests.plugins.bmc", "tests.plugins.multihost"]
+pytest_plugins = ["tests.plugins.real", "tests.plugins.bmc", "tests.plugins.multihost", "tests.plugins.consoles"]
 
 ARTIFACTS = REPO / "test-artifacts"
 PASSWORD = "correct-horse-battery"

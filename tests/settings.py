@@ -2,11 +2,18 @@
 (the tests use Redis database 15, never the one a running portal uses)."""
 
 import os
+import socket
 
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("HOST_CHECK_INTERVAL_SECONDS", "3600")
 os.environ.setdefault("STORAGE_REFRESH_INTERVAL_SECONDS", "3600")
 os.environ.setdefault("VM_RECONCILE_INTERVAL_SECONDS", "3600")
+if "CONSOLE_PROXY_URL" not in os.environ:
+    # The console proxy of this run (tests/consoles/conftest.py starts it there),
+    # to which the test daphne relays /websockify: never a running portal's 6080.
+    with socket.socket() as _probe:
+        _probe.bind(("127.0.0.1", 0))
+        os.environ["CONSOLE_PROXY_URL"] = f"ws://127.0.0.1:{_probe.getsockname()[1]}"
 
 from portal.settings import *  # noqa: E402,F401,F403
 from portal.settings import DATABASES, VAR_DIR  # noqa: E402

@@ -18,12 +18,14 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.choices import CallableChoiceIterator
 
-from inventory.choices import ImageContent, ImageStatus, NetworkStatus, StorageDomainStatus, StorageDomainType
+from inventory.choices import (ImageContent, ImageStatus, MigrationPolicy, NetworkStatus, StorageDomainStatus,
+                               StorageDomainType)
 from inventory.models import Cluster, Host, Image, Network, StorageDomain
 from vms.choices import (DISK_ALLOCATION_CHOICES, BootDevice, ConsoleType, DiskAllocation, DiskFormat, NicModel, Optimization, OsFamily,
                          Provisioning)
 from vms.models import InstanceType, OperatingSystem, Template, Vm, VmSnapshot
 from vms.services.requests import DEVICES_MAX, MAC_INPUT_MAX, NAME_MAX
+from vms.services.initialization import CUSTOM_SCRIPT_MAX, HOSTNAME_MAX, KEYS_TEXT_MAX, PASSWORD_MAX, USER_NAME_MAX
 from vms.services.snapshots import WITH_MEMORY
 
 GIB = 1024**3
@@ -290,6 +292,36 @@ class FinishForm(forms.Form):
         self.fields["host"].queryset = hosts
 
 
+class InitializationForm(forms.Form):
+    """First boot: what the guest is told at its first start, a cloud-init
+    config drive for Linux OS types or Autounattend.xml for Windows ones
+    (vms.services.initialization judges the answers)."""
+
+    personalise = forms.BooleanField(required=False, label="Personalise the first boot",
+                                     help_text="A config drive, attached at the first start only, tells the "
+                                               "guest its hostname, a user and its time zone.")
+    hostname = forms.CharField(required=False, max_length=HOSTNAME_MAX,
+                               help_text="Empty: the VM's name. Windows: at most 15 characters, no dots.")
+    user_name = forms.CharField(required=False, max_length=USER_NAME_MAX, label="User name",
+                                widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    password = forms.CharField(required=False, max_length=PASSWORD_MAX,
+                               widget=forms.PasswordInput(render_value=True, attrs={"autocomplete": "new-password"}),
+                               help_text="Stored encrypted, never shown again.")
+    ssh_authorized_keys = forms.CharField(
+        required=False, label="SSH public keys", max_length=KEYS_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false",
+                                     "placeholder": "ssh-ed25519 AAAA... user@laptop"}),
+        help_text="One per line, as in a .pub file (Linux guests).")
+    timezone = forms.CharField(required=False, max_length=64, label="Time zone",
+                               widget=forms.TextInput(attrs={"list": "timezones", "placeholder": "UTC"}),
+                               help_text="An IANA name such as Europe/Paris. Empty: the image's own.")
+    custom_script = forms.CharField(
+        required=False, label="Extra user data", max_length=CUSTOM_SCRIPT_MAX,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text="Linux: a #cloud-config or a #! script, run after the settings above. "
+                  "Windows: a whole Autounattend.xml, used instead of the generated one.")
+
+
 class RunOnceForm(forms.Form):
     """Start once with options that are never saved into the VM.
 
@@ -389,6 +421,44 @@ class TemplateForm(forms.Form):
                 data_center_id=vm.data_center_id, base_template=None).order_by("name")
 
 
+class TemplateFromImageForm(TemplateForm):
+    """Or make a template of an uploaded disk image, converted to qcow2; an
+    image has no hardware, so the OS type is given and sets the defaults."""
+
+    image = forms.ModelChoiceField(
+        Image.objects.filter(content=ImageContent.DISK, status=ImageStatus.OK),
+        help_text="Its format was detected at upload; it is converted to qcow2 and left as it is.",
+    )
+    os_type = forms.ModelChoiceField(
+        OperatingSystem.objects.all(), to_field_name="short_id", label="Operating system",
+        error_messages={"invalid_choice": "Choose an operating system from the list."},
+        help_text="The guest's OS: its recommended memory and vCPUs are the defaults below.",
+    )
+    memory_mb = forms.IntegerField(label="Memory (MiB)", min_value=1, required=False,
+                                   help_text="Empty: the operating system's recommended memory.")
+    cpu_sockets = forms.IntegerField(label="Sockets", min_value=1, required=False, help_text="Empty: 1.")
+    cpu_cores = forms.IntegerField(label="Cores per socket", min_value=1, required=False,
+                                   help_text="Empty: the operating system's recommended vCPUs.")
+    cpu_threads = forms.IntegerField(label="Threads per core", min_value=1, required=False, help_text="Empty: 1.")
+
+    field_order = ["image", "name", "description", "os_type", "memory_mb", "cpu_sockets", "cpu_cores",
+                   "cpu_threads", "storage_domain"]
+
+    def __init__(self, *args, data_center=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["image"].label_from_instance = (
+            lambda image: f"{image.name} ({image.format}, {image.storage_domain.name})")
+        self.fields["image"].queryset = self.fields["image"].queryset.select_related("storage_domain")
+        self.fields["os_type"].widget.choices = CallableChoiceIterator(
+            functools.cache(lambda: [("", "Choose an operating system"), *os_choices(OperatingSystem.objects.all())]))
+        if data_center is not None:  # the chosen image's data center's choices only
+            self.fields["storage_domain"].queryset = StorageDomain.objects.filter(
+                data_center=data_center, domain_type=StorageDomainType.DATA,
+                status=StorageDomainStatus.ACTIVE).order_by("name", "pk")
+            self.fields["base_template"].queryset = Template.objects.filter(
+                data_center=data_center, base_template=None).order_by("name")
+
+
 class EditForm(forms.Form):
     """A VM's own settings, declared by the wizard's steps and edited here (``PATCH vms/<id>/``)."""
 
@@ -401,3 +471,32 @@ class EditForm(forms.Form):
     cpu_threads = SizingForm.base_fields["cpu_threads"]
     optimization = ProfileForm.base_fields["optimization"]
     console = FinishForm.base_fields["console"]
+    boot_order = forms.CharField(
+        max_length=40, required=False, label="Boot order",
+        help_text="Devices to boot from, first to last, separated by commas: hd, cdrom, network.")
+
+
+class MigrateForm(forms.Form):
+    """Live-migrate a running VM: the one declaration of the action's inputs
+    (vms.api.serializers.MigrateSerializer is made from it); the dialog shows
+    every host's verdict beside it (vms.services.migration.vm_migration_choice)."""
+
+    host = forms.ModelChoiceField(queryset=Host.objects.none(), required=False, label="Destination",
+                                  empty_label="Any host: the scheduler chooses")
+    policy = forms.ChoiceField(required=False, choices=[("", "The cluster's")] + MigrationPolicy.choices(),
+                               label="Migration policy",
+                               help_text="How far the guest's pause may grow when the copy does not converge.")
+
+    def __init__(self, *args, vm, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["host"].queryset = Host.objects.filter(cluster_id=vm.cluster_id).exclude(
+            pk=vm.host_id).order_by("name")
+        self.fields["policy"].choices = [
+            (value, f"{label} ({MigrationPolicy.label(vm.cluster.migration_policy)})" if value == "" else label)
+            for value, label in self.fields["policy"].choices
+        ]
+
+
+def migrate_arguments(answers: dict) -> dict:
+    """MigrateForm's answers (or its serializer's) as vm_migrate's arguments."""
+    return {"host": answers.get("host"), "policy": answers.get("policy") or None}

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.errors import PermissionDenied
-from core.permissions import has_permission, user_ids_allowed
-from vms.models import Vm
+from core.permissions import has_permission, is_system_admin, user_ids_allowed
+from vms.models import Vm, VmDisk
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class VmAction:
     name: str
     grants: tuple[str, ...]  # any one of these granted permissions allows the action
     words: str  # "You may not <words>.", with {vm} for the VM's name
+    owner_may: bool = True  # False: a decision about hosts, not the VM's owner's to make
 
 
 VM_ACTIONS = {action.name: action for action in (
@@ -39,6 +40,8 @@ VM_ACTIONS = {action.name: action for action in (
     # The screen is the console's picture: whoever may use the console sees it.
     VmAction("screenshot", ("operate", "console"), "see the screen of VM {vm}"),
     VmAction("console", ("operate", "console"), "open the console of VM {vm}"),
+    # Choosing hosts is the cluster's admins' (oVirt: MIGRATE_VM is not the UserVmManager's).
+    VmAction("migrate", ("migrate",), "migrate VM {vm}", owner_may=False),
 )}
 
 
@@ -49,7 +52,8 @@ def _is_owner(user, vm: Vm) -> bool:
 
 def vm_may(user, action: str, vm: Vm) -> bool:
     """Whether ``user`` may do ``action`` (a key of VM_ACTIONS) to ``vm``."""
-    return _is_owner(user, vm) or any(has_permission(user, grant, vm) for grant in VM_ACTIONS[action].grants)
+    rule = VM_ACTIONS[action]
+    return (rule.owner_may and _is_owner(user, vm)) or any(has_permission(user, grant, vm) for grant in rule.grants)
 
 
 def vm_require(user, action: str, vm: Vm) -> None:
@@ -63,3 +67,21 @@ def vm_user_ids_allowed(action: str, vm: Vm) -> set[int]:
     its owner and everyone granted; whom a live update about it goes to."""
     ids = set().union(*(user_ids_allowed(grant, vm) for grant in VM_ACTIONS[action].grants))
     return ids | ({vm.owner_id} if vm.owner_id is not None else set())
+
+
+def floating_disk_may(user, disk: VmDisk) -> bool:
+    """A floating disk (detached, no VM) is seen, attached and removed by the
+    system admins and by its owner (the owner of the VM it left)."""
+    if not (user and user.is_authenticated):
+        return False
+    return (disk.owner_id is not None and disk.owner_id == user.pk) or is_system_admin(user)
+
+
+def floating_disks_visible_to(user):
+    """The floating disks ``user`` may see (floating_disk_may's rule, as a query)."""
+    floating = VmDisk.objects.filter(vm=None).select_related("storage_domain", "owner")
+    if is_system_admin(user):
+        return floating
+    if not (user and user.is_authenticated):
+        return floating.none()
+    return floating.filter(owner=user)

@@ -16,6 +16,16 @@ Rules that come from the hypervisor rather than from taste, found on these hosts
   together. The rest (relaxed, vapic, spinlocks, reset, frequencies, the
   hypervclock timer) start fine under TCG.
 - libvirt's test driver takes everything here, including host-passthrough.
+- Memory hot-plug (<maxMemory slots=...>) needs at least one guest NUMA cell
+  ("At least one numa node has to be configured when enabling memory hotplug"):
+  a VM that may grow gets one flat cell holding all its vCPUs and memory. Under
+  TCG a DIMM plugs live and vCPUs plug up to <vcpu>'s maximum.
+- A guest of 128 MiB with any memory hot-plug range (even 512 MiB) panics at
+  boot ("System is deadlocked on memory"); 256 MiB with room for 1 GiB boots.
+  Below MEMORY_HOTPLUG_MINIMUM_MB a VM gets no memory ceiling.
+- High performance VMs get no hot-plug: their vCPUs are pinned and their
+  memory bound to the host NUMA nodes chosen at start, which a plugged vCPU or
+  DIMM would escape; their changes wait for the next start.
 - Huge pages are never asked for: a host needs hugetlbfs mounted and pages
   reserved first (these hosts have neither, and libvirt then refuses to start:
   "hugetlbfs filesystem is not mounted"), and HostTraits cannot say whether a
@@ -52,6 +62,10 @@ OPTIMIZATIONS = ("desktop", "server", "high_performance")
 CONSOLES = ("vnc", "spice", "none")
 OS_FAMILIES = ("linux", "windows", "other")
 RUN_ONCE_BOOT_DEVICES = ("hd", "cdrom", "network")
+BOOT_DEVICES = RUN_ONCE_BOOT_DEVICES  # a VM's own boot order is a sequence of these
+# DIMM slots of a VM whose memory may grow live: each live growth takes one.
+MEMORY_SLOTS = 16
+MEMORY_HOTPLUG_MINIMUM_MB = 256
 
 DESKTOP_SOUND_MODEL = "ich9"
 SERVER_IOTHREADS = 1
@@ -201,10 +215,19 @@ class VmPlan:
     smbios_serial: str | None = None
     smbios_family: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict, hash=False)
+    boot_order: tuple[str, ...] = ("hd",)  # the devices it boots from, first to last
+    # How far memory and vCPUs may grow while it runs (None: not at all).
+    max_memory_mb: int | None = None
+    max_vcpus: int | None = None
+    # The first-boot config drive (an ISO), attached until the first start has happened.
+    config_drive: str | None = None
 
     def __post_init__(self) -> None:
         _choice("Optimization", self.optimization, OPTIMIZATIONS)
         _choice("Console", self.console, CONSOLES)
+        object.__setattr__(self, "boot_order", tuple(self.boot_order))
+        for device in self.boot_order:
+            _choice("Boot device", device, BOOT_DEVICES)
         object.__setattr__(self, "disks", tuple(self.disks))
         object.__setattr__(self, "nics", tuple(self.nics))
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
@@ -225,11 +248,21 @@ def domain_spec_for(plan: VmPlan, host: HostTraits, boot: BootOverride | None = 
 
     disks, nics = _devices(plan, boot, iothreads)
     console = boot.console or ("none" if high_performance else plan.console)
-    graphics = () if console == "none" else (GraphicsSpec(type=console),)
+    # Locked: nobody reaches the console without a one-time password the
+    # portal sets when it hands one out (consoles/, hypervisor/consoles.py).
+    graphics = () if console == "none" else (GraphicsSpec(type=console, locked=True),)
     numa_cells: tuple[GuestNumaCell, ...] = ()
     vcpu_pins: tuple[VcpuPin, ...] = ()
     if high_performance and host.numa_cells:
         numa_cells, vcpu_pins = numa_placement(plan.topology.total, plan.memory_mb, host.numa_cells)
+    max_memory_mb = max_vcpus = None
+    if not high_performance:
+        max_memory_mb, max_vcpus = plan.max_memory_mb, plan.max_vcpus
+    if plan.memory_mb < MEMORY_HOTPLUG_MINIMUM_MB:
+        max_memory_mb = None
+    if max_memory_mb is not None and not numa_cells:
+        vcpu_slots = tuple(range(max_vcpus or plan.topology.total))
+        numa_cells = (GuestNumaCell(0, vcpu_slots, plan.memory_mb),)
 
     timers: tuple[TimerSpec, ...] = WINDOWS_TIMERS if os.family == "windows" else ()
     if os.hyperv:
@@ -259,6 +292,9 @@ def domain_spec_for(plan: VmPlan, host: HostTraits, boot: BootOverride | None = 
         cpu_mode=_cpu_mode(host.domain_type) if high_performance else None,
         numa_cells=numa_cells,
         vcpu_pins=vcpu_pins,
+        max_memory_mb=max_memory_mb,
+        memory_slots=MEMORY_SLOTS if max_memory_mb is not None else 0,
+        max_vcpus=max_vcpus,
         iothreads=iothreads,
         clock_offset=os.clock_offset,
         timers=timers,
@@ -283,37 +319,47 @@ def _devices(plan: VmPlan, boot: BootOverride, iothreads: int) -> tuple[tuple[Di
     """Disks and NICs with the OS's buses and models, and the boot order.
 
     Boot order: the Run Once device first (the CD-ROM, or the first NIC), then
-    the bootable disks in the plan's order.
+    the VM's own order: "hd" is its bootable disks in the plan's order,
+    "network" its first NIC, "cdrom" a CD-ROM drive (empty unless Run Once put
+    an ISO in it). A device the VM does not have is left out.
     """
     os = plan.os
-    next_order = 1
-    cdrom: DiskSpec | None = None
-    if boot.iso_path:
-        # Old OSes may have no SATA driver either: their CD-ROM goes where their disk goes.
-        cdrom_bus = "ide" if os.disk_bus == "ide" else "sata"
-        first = boot.boot_device == "cdrom"
-        cdrom = DiskSpec(boot.iso_path, format="raw", bus=cdrom_bus, device="cdrom", boot_order=1 if first else None)
-        if first:
-            next_order = 2
+    if boot.boot_device == "network" and not plan.nics:
+        raise InvalidSpec("Booting from the network needs a network interface.")
+    has_cdrom = bool(boot.iso_path) or "cdrom" in plan.boot_order
+    sequence = [] if boot.boot_device == "hd" else [boot.boot_device]
+    sequence += [device for device in plan.boot_order if device not in sequence]
+    disk_orders: dict[int, int] = {}
+    nic_order = cdrom_order = None
+    counter = 1
+    for device in sequence:
+        if device == "hd":
+            for index, disk in enumerate(plan.disks):
+                if disk.bootable:
+                    disk_orders[index], counter = counter, counter + 1
+        elif device == "network" and plan.nics:
+            nic_order, counter = counter, counter + 1
+        elif device == "cdrom" and has_cdrom:
+            cdrom_order, counter = counter, counter + 1
     nics = []
     for i, nic in enumerate(plan.nics):
-        order = None
-        if i == 0 and boot.boot_device == "network":
-            order, next_order = next_order, next_order + 1
         model = nic.model or os.nic_model
+        order = nic_order if i == 0 else None
         nics.append(NicSpec(network=nic.network, bridge=nic.bridge, model=model, mac=nic.mac, boot_order=order))
-    if boot.boot_device == "network" and not nics:
-        raise InvalidSpec("Booting from the network needs a network interface.")
     disks = []
-    for disk in plan.disks:
+    for index, disk in enumerate(plan.disks):
         bus = disk.bus or os.disk_bus
-        order = None
-        if disk.bootable:
-            order, next_order = next_order, next_order + 1
         iothread = 1 if iothreads and bus == "virtio" else None  # only virtio disks can use one
-        disks.append(DiskSpec(disk.path, format=disk.format, bus=bus, boot_order=order, iothread=iothread))
-    if cdrom is not None:
-        disks.append(cdrom)
+        disks.append(DiskSpec(disk.path, format=disk.format, bus=bus, boot_order=disk_orders.get(index),
+                              iothread=iothread))
+    if has_cdrom:
+        # Old OSes may have no SATA driver either: their CD-ROM goes where their disk goes.
+        cdrom_bus = "ide" if os.disk_bus == "ide" else "sata"
+        disks.append(DiskSpec(boot.iso_path, format="raw", bus=cdrom_bus, device="cdrom", boot_order=cdrom_order))
+    if plan.config_drive:
+        # On IDE, the CD-ROM bus every x86 guest kernel drives from its first
+        # boot (the pc machine's own controller; cloud kernels leave AHCI out).
+        disks.append(DiskSpec(plan.config_drive, format="raw", bus="ide", device="cdrom"))
     return tuple(disks), tuple(nics)
 
 

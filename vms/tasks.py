@@ -4,7 +4,7 @@ Services name them ("vm.start") in job_create and never import this module."""
 from celery import shared_task
 
 from core.jobs import JobRun, job_task
-from vms.services import disks, lifecycle, snapshots, sync, templates
+from vms.services import disks, edit, lifecycle, maintenance, migration, snapshots, sync, templates
 
 
 @job_task(name="vm.create", on_failure=lifecycle.vm_create_failed)
@@ -15,6 +15,11 @@ def vm_create_task(run: JobRun, start: bool) -> None:
 @job_task(name="vm.start", on_failure=lifecycle.vm_action_failed)
 def vm_start_task(run: JobRun, previous_host_id: int | None, run_once: dict) -> None:
     lifecycle.vm_start_run(run, previous_host_id, run_once)
+
+
+@job_task(name="vm.edit_live")
+def vm_edit_live_task(run: JobRun, live: dict) -> None:
+    edit.vm_edit_live_run(run, live)
 
 
 @job_task(name="vm.shutdown", on_failure=lifecycle.vm_action_failed)
@@ -47,6 +52,11 @@ def vm_delete_task(run: JobRun) -> None:
     lifecycle.vm_delete_run(run)
 
 
+@job_task(name="vm.migrate", on_failure=migration.vm_migrate_failed)
+def vm_migrate_task(run: JobRun, source_id: int, destination_id: int, policy: str) -> None:
+    migration.vm_migrate_run(run, source_id, destination_id, policy)
+
+
 @job_task(name="vm.snapshot_create", on_failure=snapshots.snapshot_failed)
 def vm_snapshot_create_task(run: JobRun, snapshot_id: int, before: str) -> None:
     snapshots.snapshot_create_run(run, snapshot_id, before)
@@ -72,6 +82,21 @@ def vm_disk_remove_task(run: JobRun, disk_id: int) -> None:
     disks.disk_remove_run(run, disk_id)
 
 
+@job_task(name="vm.disk_add", on_failure=disks.disk_add_failed)
+def vm_disk_add_task(run: JobRun, disk_id: int) -> None:
+    disks.disk_add_run(run, disk_id)
+
+
+@job_task(name="vm.disk_move", on_failure=disks.disk_failed)
+def vm_disk_move_task(run: JobRun, disk_id: int, domain_id: int) -> None:
+    disks.disk_move_run(run, disk_id, domain_id)
+
+
+@job_task(name="vm.floating_disk_remove", on_failure=disks.floating_disk_failed)
+def vm_floating_disk_remove_task(run: JobRun, disk_id: int) -> None:
+    disks.floating_disk_remove_run(run, disk_id)
+
+
 @shared_task(name="vms.reconcile", ignore_result=True)
 def vms_reconcile_task() -> None:
     sync.vms_reconcile_all()
@@ -85,3 +110,8 @@ def template_create_task(run: JobRun, template_id: int) -> None:
 @job_task(name="template.delete", on_failure=templates.template_delete_failed)
 def template_delete_task(run: JobRun) -> None:
     templates.template_delete_run(run)
+
+
+@shared_task(name="hosts.maintenance_resume", ignore_result=True)
+def maintenance_resume_task() -> None:
+    maintenance.maintenance_resume_all()

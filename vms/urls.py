@@ -3,7 +3,7 @@
 from django.urls import path
 
 from core.crud import ObjectCreateView, ObjectEditView, ObjectRemoveView
-from vms.views import disks, edit, instance_types, pages, snapshots, templates, wizard
+from vms.views import disks, edit, instance_types, migration, pages, snapshots, templates, wizard
 from vms.views.instance_types import INSTANCE_TYPES
 
 app_name = "vms"
@@ -22,8 +22,12 @@ urlpatterns = [
     path("<int:pk>/screenshot.png", pages.vm_screenshot, name="vm-screenshot"),
     path("<int:pk>/run-once/", pages.vm_run_once, name="vm-run-once"),
     path("<int:pk>/edit/", edit.vm_edit_page, name="vm-edit"),
+    path("<int:pk>/migrate/", migration.vm_migrate_page, name="vm-migrate"),
     path("<int:pk>/delete/", pages.vm_delete, name="vm-delete"),
     path("<int:pk>/disks/<int:disk_pk>/<str:action>/", disks.vm_disk_action, name="vm-disk-action"),
+    path("<int:pk>/disks/add/", disks.vm_disk_add, name="vm-disk-add"),
+    path("<int:pk>/disks/attach/", disks.vm_disk_attach, name="vm-disk-attach"),
+    path("floating-disks/<int:disk_pk>/remove/", disks.floating_disk_remove, name="floating-disk-remove"),
     path("<int:pk>/snapshots/new/", snapshots.vm_snapshot_create, name="vm-snapshot-create"),
     path("<int:pk>/snapshots/<int:snapshot_pk>/<str:action>/", snapshots.vm_snapshot_action,
          name="vm-snapshot-action"),

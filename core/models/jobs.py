@@ -61,6 +61,12 @@ class Job(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     error = models.TextField(blank=True)
+    # What the work measured, for the API (a migration's downtime, say).
+    result = models.JSONField(default=dict, blank=True)
+    # Whether jobs/<id>/cancel/ may ask it to stop (its service says so at
+    # creation), and whether it was asked: the running work checks that.
+    cancellable = models.BooleanField(default=False)
+    cancel_requested = models.BooleanField(default=False)
     celery_task_id = models.CharField(max_length=64, blank=True)
     worker = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -10,7 +10,12 @@ data center's SPM host. The portal never opens the domain's directory: it may
 run on a machine that cannot see it. Whatever happens, the temporary file is
 deleted: nothing is left behind.
 
-``image_remove`` deletes the volume through libvirt on the SPM host too.
+``image_remove`` deletes the volume through libvirt on the SPM host too,
+unless a job is copying the image (a template being made from it holds the
+image as its job's target: that is the image's lock).
+
+``image_copy_problem`` says whether an image can be the source of a copy (a
+VM's disk, a template's): one rule for both.
 
 Where an image may go: a disk image on a data domain; an ISO on an ISO or a
 data domain; never on an export domain. The domain must be unattached or active
@@ -27,8 +32,11 @@ from django.db import IntegrityError, transaction
 from django.template.defaultfilters import filesizeformat
 
 import hypervisor
-from core.errors import HypervisorUnavailable, InvalidInput
+from django.contrib.contenttypes.models import ContentType
+
+from core.errors import Conflict, HypervisorUnavailable, InvalidInput
 from core.events import event_record
+from core.models import Job, JobStatus
 from hypervisor.qemu_img import InvalidImage, image_inspect
 from inventory.choices import ImageContent, ImageStatus, StorageDomainStatus, StorageDomainType
 from inventory.models import Host, Image, StorageDomain
@@ -124,12 +132,35 @@ def _volume_delete(domain: StorageDomain, path: str) -> None:
     _through_spm(domain, lambda uri, _pool: hypervisor.delete_volume(uri, path))
 
 
+def image_copy_problem(image: Image) -> str:
+    """Why ``image`` cannot be copied into a disk or a template ("" when it can):
+    it must be a disk image that is ready, of a format the hosts' libvirt reads
+    (the copy converts it there; the format is the one detected at upload)."""
+    if image.content != ImageContent.DISK or image.status != ImageStatus.OK:
+        return f"Image {image.name} is not a ready disk image."
+    if image.format not in hypervisor.COPY_SOURCE_FORMATS:
+        return (f"Image {image.name} is a {image.format or 'disk'} image, which libvirt on the hosts cannot read "
+                f"(it would copy the file's bytes as they are, not the disk inside). Convert it to qcow2 first "
+                f"(qemu-img convert -O qcow2 {image.name} out.qcow2) and upload that; copies are made from "
+                f"{', '.join(sorted(hypervisor.COPY_SOURCE_FORMATS))} images.")
+    return ""
+
+
+def image_job(image: Image) -> Job | None:
+    """The job copying the image now, if any (its target is the image)."""
+    return Job.objects.filter(target_type=ContentType.objects.get_for_model(Image), target_id=str(image.pk),
+                              status__in=JobStatus.ACTIVE).first()
+
+
 def image_remove(*, image: Image, user) -> None:
     """Remove an image and its volume (through libvirt on the SPM host). Disks
     and templates made from an image are copies of it, so nothing else reads
     the file. The volume goes first: a host that fails leaves the image listed,
     to be removed again."""
     name, domain = image.name, image.storage_domain
+    job = image_job(image)
+    if job is not None:
+        raise Conflict(f"Image {name} is being copied by job #{job.pk} ({job.title}); remove it when that ends.")
     if image.path:
         _volume_delete(domain, image.path)
     with transaction.atomic():

@@ -153,5 +153,6 @@ def guest_domain_xml(name: str, hostname: str, disk: Path, serial_log: Path, mem
     ET.SubElement(disk_el, "source", file=str(disk))
     ET.SubElement(disk_el, "target", dev="vda", bus="virtio")
     serial = ET.SubElement(devices, "serial", type="file")
-    ET.SubElement(serial, "source", path=str(serial_log))
+    # append: a migrated guest's new QEMU opens the same log and must not empty it.
+    ET.SubElement(serial, "source", path=str(serial_log), append="on")
     return ET.tostring(dom, encoding="unicode")

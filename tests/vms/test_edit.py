@@ -68,8 +68,8 @@ def test_keeping_its_own_name_is_no_clash(catalogue, cluster, host, alice, api):
     assert api.patch(f"/api/v1/vms/{vm.pk}/", {"name": "web1"}, format="json").status_code == 200
 
 
-def test_a_running_vm_is_not_edited_yet(catalogue, cluster, host, alice, api):
-    vm = make_vm(cluster, "web1", owner=alice, status=VmStatus.UP, host=host)
+def test_a_vm_held_by_a_job_is_not_edited(catalogue, cluster, host, alice, api):
+    vm = make_vm(cluster, "web1", owner=alice, status=VmStatus.IMAGE_LOCKED, host=host)
     before = _settings(vm)
     response = api.patch(f"/api/v1/vms/{vm.pk}/", {"memory_mb": 4096}, format="json")
     assert response.status_code == 409, response.content
@@ -81,7 +81,7 @@ def test_the_edit_page_saves_through_the_same_rules(client, catalogue, cluster, 
     client.force_login(alice)
     assert "Edit…" in page_of(client.get(reverse("vms:vm-detail", args=[vm.pk])))
     form = {"name": "web1", "description": "", "memory_mb": 256, "cpu_sockets": 1, "cpu_cores": 1,
-            "cpu_threads": 1, "optimization": "server", "console": "vnc"}
+            "cpu_threads": 1, "optimization": "server", "console": "vnc", "boot_order": "hd"}
     refused = page_of(client.post(reverse("vms:vm-edit", args=[vm.pk]), form))
     assert "needs at least 512 MiB" in refused
     assert _settings(vm)[2] == 2048

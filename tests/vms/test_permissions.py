@@ -78,10 +78,12 @@ FACES = {
               lambda c, vm: c.delete(f"/api/v1/vms/{vm.pk}/disks/{vm.disks.get().pk}/")),
     "screenshot": (VmStatus.UP, lambda c, vm: c.get(reverse("vms:vm-screenshot", args=[vm.pk])),
                    lambda c, vm: c.get(f"/api/v1/vms/{vm.pk}/screenshot.png")),
+    "migrate": (VmStatus.UP, _post("vms:vm-migrate"), _api("post", "migrate/")),
 }
 # Who is who: alice owns the VMs, bob may only look at them, charlie has nothing.
+# Owning a VM allows everything on it but choosing its host (an admin's decision).
 EXPECTED = {
-    "alice": {action: ALLOWED for action in FACES},
+    "alice": {action: REFUSED if action == "migrate" else ALLOWED for action in FACES},
     "bob": {action: ALLOWED if action == "view" else REFUSED for action in FACES},
     "charlie": {action: REFUSED for action in FACES},
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,6 +50,7 @@ from vms.policy import (
 )
 
 GOLDEN = Path(__file__).parent / "golden"
+LOCKED_PASSWORD = re.compile(r'passwd="[A-Za-z0-9]+"')
 TEST_DRIVER = "test:///default"
 
 WIN10 = OsProfile(
@@ -102,6 +104,8 @@ GOLDEN_CASES: dict[str, tuple[VmPlan, HostTraits]] = {
             description="Alice's desktop <for> testing & \"quotes\"",
             smbios_serial="win10-desk",
             metadata={"vm-id": "17", "owner": "alice"},
+            max_memory_mb=16384,  # grows live by DIMMs: one flat guest NUMA cell
+            max_vcpus=8,  # four sockets of two cores; two run at start
         ),
         KVM,
     ),
@@ -122,6 +126,9 @@ GOLDEN_CASES: dict[str, tuple[VmPlan, HostTraits]] = {
             smbios_serial="debian-web",
             smbios_family="acpi-poweroff",
             metadata={"vm-id": "18"},
+            boot_order=("hd", "cdrom", "network"),  # the disk, an empty CD-ROM drive, then PXE from the NIC
+            max_memory_mb=8192,
+            max_vcpus=8,
         ),
         TCG,
     ),
@@ -137,6 +144,8 @@ GOLDEN_CASES: dict[str, tuple[VmPlan, HostTraits]] = {
             nics=(PlannedNic("52:54:00:10:00:03", network="default"),),
             console="vnc",  # ignored: high performance is headless
             metadata={"vm-id": "19"},
+            max_memory_mb=24576,  # ignored: pinned vCPUs and bound memory are not hot-plugged
+            max_vcpus=16,
         ),
         KVM_TWO_CELLS,
     ),
@@ -182,7 +191,9 @@ def accepted_by_test_driver(spec: DomainSpec) -> DomainSpec:
 @pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
 def test_it_writes_the_golden_xml_byte_for_byte(case):
     vm_plan, host = GOLDEN_CASES[case]
-    xml = build_domain_xml(domain_spec_for(vm_plan, host))
+    # A locked console's password is random on every build (and never known):
+    # the golden file pins that there is one, not its letters.
+    xml = LOCKED_PASSWORD.sub('passwd="(random)"', build_domain_xml(domain_spec_for(vm_plan, host)))
     golden = GOLDEN / f"{case}.xml"
 
     if os.environ.get("UPDATE_GOLDEN") == "1":
@@ -231,7 +242,7 @@ def test_it_gives_a_desktop_sound_usb_with_a_tablet_a_balloon_and_the_chosen_con
     assert "<input type=\"tablet\" bus=\"usb\"/>" in build_domain_xml(spec)
     assert spec.memballoon is True
     assert spec.iothreads == 0 and all(d.iothread is None for d in spec.disks)
-    assert spec.graphics == (GraphicsSpec(type="spice"),)
+    assert spec.graphics == (GraphicsSpec(type="spice", locked=True),)
     assert spec.video_model == "virtio"  # the OS's
 
 
@@ -248,7 +259,7 @@ def test_it_gives_a_server_no_sound_an_io_thread_for_its_virtio_disks_and_a_ball
     assert spec.memballoon is True
     assert spec.usb is True
     assert spec.cpu_mode is None
-    assert spec.graphics == (GraphicsSpec(type="vnc"),)
+    assert spec.graphics == (GraphicsSpec(type="vnc", locked=True),)
 
 
 def test_it_runs_high_performance_headless_with_a_serial_console_and_nothing_extra():
@@ -486,8 +497,8 @@ def test_it_lets_run_once_choose_the_console_even_for_a_headless_vm():
     vnc_vm = domain_spec_for(plan(console="vnc"), KVM, BootOverride(console="spice"))
     headless = domain_spec_for(plan(optimization="high_performance"), KVM, BootOverride(console="vnc"))
 
-    assert vnc_vm.graphics == (GraphicsSpec(type="spice"),)
-    assert headless.graphics == (GraphicsSpec(type="vnc"),) and headless.video_model == "virtio"
+    assert vnc_vm.graphics == (GraphicsSpec(type="spice", locked=True),)
+    assert headless.graphics == (GraphicsSpec(type="vnc", locked=True),) and headless.video_model == "virtio"
     assert headless.serials == (logged_serial(),)
 
 
@@ -560,3 +571,13 @@ def test_it_hands_back_a_spec_that_survives_the_xml_round_trip():
         spec = domain_spec_for(vm_plan, host)
         assert parse_domain_xml(build_domain_xml(spec)) == spec
         assert all(isinstance(d, DiskSpec) for d in spec.disks)
+
+
+def test_a_vm_too_small_for_memory_hot_plug_gets_no_memory_ceiling():
+    # 128 MiB with a hot-plug range panics at boot on the real host (see vms.policy).
+    small = plan(memory_mb=128, max_memory_mb=512, max_vcpus=4)
+    spec = domain_spec_for(small, TCG)
+    assert (spec.max_memory_mb, spec.memory_slots, spec.numa_cells, spec.max_vcpus) == (None, 0, (), 4)
+    spec = domain_spec_for(dataclasses.replace(small, memory_mb=256, max_memory_mb=1024), TCG)
+    assert (spec.max_memory_mb, spec.memory_slots, len(spec.numa_cells)) == (1024, 16, 1)
+    assert spec.numa_cells[0].cpus == (0, 1, 2, 3)  # the cell holds the vCPUs that may be plugged too

@@ -11,21 +11,36 @@ from rest_framework import serializers
 
 from tests.vms.test_views import catalogue, cluster, domain, host, network  # noqa: F401 (fixtures)
 from tests.vms.test_wizard import PREFIX_STEPS, answers, field_errors, post, step_shown, walk, world  # noqa: F401
-from vms.api.serializers import VM_API_OVERRIDES, VmSerializer
-from vms.forms import BasicsForm, DiskForm, DiskFormSet, FinishForm, NicForm, NicFormSet, ProfileForm, SizingForm
+from vms.api.serializers import INITIALIZATION_API_OVERRIDES, VM_API_OVERRIDES, VmSerializer
+from vms.forms import (
+    BasicsForm,
+    DiskForm,
+    DiskFormSet,
+    FinishForm,
+    InitializationForm,
+    NicForm,
+    NicFormSet,
+    ProfileForm,
+    SizingForm,
+)
 from vms.models import Vm
 from vms.services.requests import DEVICES_MAX
 
-API_ONLY = {"vm": {"template", "template_latest", "provisioning", "disks", "nics"},  # disks, nics: the rows of step 4, below
-            "disks": {"format", "interface", "bootable"}, "nics": set()}
-WIZARD_FORMS = {"vm": (BasicsForm, SizingForm, ProfileForm, FinishForm), "disks": (DiskForm,), "nics": (NicForm,)}
+# disks, nics: the rows of step 4; initialization: step 5's First boot section (below).
+API_ONLY = {"vm": {"template", "template_latest", "provisioning", "disks", "nics", "initialization"},
+            "disks": {"format", "interface", "bootable"}, "nics": set(), "initialization": set()}
+WIZARD_FORMS = {"vm": (BasicsForm, SizingForm, ProfileForm, FinishForm), "disks": (DiskForm,), "nics": (NicForm,),
+                "initialization": (InitializationForm,)}
+KINDS = ["vm", "disks", "nics", "initialization"]
 
 
 def api_inputs(kind: str) -> dict[str, serializers.Field]:
     """The fields a POST to vms/ writes: the VM's, or one disk's or NIC's."""
     fields = VmSerializer().fields
-    if kind != "vm":
+    if kind in ("disks", "nics"):
         fields = fields[kind].child.fields
+    elif kind != "vm":
+        fields = fields[kind].fields
     return {name: field for name, field in fields.items() if not field.read_only}
 
 
@@ -41,7 +56,7 @@ def wizard_inputs(kind: str) -> dict[str, tuple[str, forms.Field]]:
 
 
 def overrides(kind: str, name: str) -> dict | None:
-    return VM_API_OVERRIDES.get(name, {}) if kind == "vm" else {}
+    return {"vm": VM_API_OVERRIDES, "initialization": INITIALIZATION_API_OVERRIDES}.get(kind, {}).get(name, {})
 
 
 def takes(field) -> dict:
@@ -57,19 +72,19 @@ def takes(field) -> dict:
     }
 
 
-@pytest.mark.parametrize("kind", ["vm", "disks", "nics"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_every_api_input_is_the_wizards_or_the_apis_own(kind):
     assert set(api_inputs(kind)) == set(wizard_inputs(kind)) | API_ONLY[kind]
 
 
-@pytest.mark.parametrize("kind", ["vm", "disks", "nics"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_each_shared_input_takes_the_same_values_on_both_faces(kind):
     api = api_inputs(kind)
     for api_name, (name, field) in wizard_inputs(kind).items():
         assert takes(api[api_name]) == takes(field), api_name
 
 
-@pytest.mark.parametrize("kind", ["vm", "disks", "nics"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_what_the_wizard_fills_in_the_api_defaults_to_except_where_the_overrides_say(kind):
     api = api_inputs(kind)
     for api_name, (name, field) in wizard_inputs(kind).items():
@@ -90,6 +105,7 @@ def test_the_overrides_are_what_the_api_does_differently():
     assert api["pin_host"].write_only and api["pin_host"].source == "host"
     assert api["start"].default is False and FinishForm.base_fields["start"].initial is True
     assert DiskFormSet.max_num == NicFormSet.max_num == DEVICES_MAX
+    assert api_inputs("initialization")["password"].write_only
 
 
 def api_body(world) -> dict:

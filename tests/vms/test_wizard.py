@@ -26,7 +26,7 @@ from tests.vms.test_views import (  # noqa: F401 (fixtures)
     network,
 )
 from vms.choices import VmStatus
-from vms.models import InstanceType, Vm
+from vms.models import InstanceType, Vm, VmInitialization
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def world(catalogue, cluster, host, domain, network):
     return {"cluster": cluster, "host": host, "domain": domain, "network": network}
 
 
-PREFIX_STEPS = {"basics": 1, "sizing": 2, "profile": 3, "disks": 4, "nics": 4, "finish": 5}
+PREFIX_STEPS = {"basics": 1, "sizing": 2, "profile": 3, "disks": 4, "nics": 4, "finish": 5, "init": 5}
 
 
 def answers(world, **changes) -> dict[int, dict]:
@@ -338,3 +338,51 @@ def test_a_user_granted_create_on_one_cluster_sees_only_that_one(client, world, 
     assert step_shown(response) == 1 and field_errors(response, "cluster")
     post(client, data, "create")
     assert Vm.objects.get(name="web1").owner == bob
+
+
+# ---- First boot (step 5's section) ----
+
+def first_boot_answers(world, image, **init):
+    steps = answers(world, **{"disks-0-size_gb": "", "disks-0-image": image.pk})
+    steps[5].update({f"init-{name}": value for name, value in init.items()})
+    return steps
+
+
+@pytest.fixture
+def cloud_image(world):
+    return Image.objects.create(name="cloud.qcow2", storage_domain=world["domain"], content=ImageContent.DISK,
+                                format="qcow2", status=ImageStatus.OK, virtual_size_bytes=GIB,
+                                path="/srv/images/cloud.qcow2")
+
+
+def test_step_5_asks_for_the_first_boot_and_create_keeps_it(logged_in, world, cloud_image):
+    page = reach(logged_in, first_boot_answers(world, cloud_image), 5).content.decode()
+    assert "First boot" in page and 'name="init-hostname"' in page and 'list="timezones"' in page
+    steps = first_boot_answers(world, cloud_image, personalise="on", hostname="web-7", user_name="alice",
+                               password="s3cret-pass", timezone="Europe/Paris")
+    response = post(logged_in, walk(logged_in, steps), "create")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    initialization = Vm.objects.get(name="web1").initialization
+    assert (initialization.hostname, initialization.user_name, initialization.timezone) == (
+        "web-7", "alice", "Europe/Paris")
+    assert initialization.password_secret and "s3cret-pass" not in initialization.password_secret
+
+
+def test_first_boot_answers_are_ignored_unless_personalise_is_ticked(logged_in, world, cloud_image):
+    steps = first_boot_answers(world, cloud_image, hostname="web_7 not checked")
+    post(logged_in, walk(logged_in, steps), "create")
+    assert Vm.objects.filter(name="web1").exists() and not VmInitialization.objects.exists()
+
+
+def test_bad_first_boot_answers_are_shown_in_the_section_and_nothing_is_created(logged_in, world, cloud_image):
+    steps = first_boot_answers(world, cloud_image, personalise="on", hostname="web_7", timezone="Mars/Base")
+    page = post(logged_in, walk(logged_in, steps), "create").content.decode()
+    assert step_shown_page(page) == 5
+    section = page[page.index('data-section="first-boot"'):]
+    assert "not a valid hostname" in section and "Time zone &#x27;Mars/Base&#x27; is unknown" in section
+    assert 'value="web_7"' in page, "the answers are kept"
+    assert not Vm.objects.exists() and not Job.objects.exists()
+
+
+def step_shown_page(page: str) -> int:
+    return int(re.search(r'name="wizard-step" value="(\d)"', page).group(1))

@@ -1,16 +1,19 @@
-"""GET hosts/<id>/maintenance-plan/ (API.md): the what-if evacuation of a host,
-with no side effect. A vms route on a host: the plan needs the host's VMs and
-the scheduler, which the inventory app never imports."""
+"""A host's maintenance (API.md): GET hosts/<id>/maintenance-plan/ (the what-if
+evacuation, no side effect), POST hosts/<id>/maintenance/ (enter it: the
+evacuation starts) and POST hosts/<id>/maintenance/cancel/ (back to up). vms
+routes on a host: they need the host's VMs and the scheduler, which the
+inventory app never imports."""
 
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.serializers import JobSerializer
 from core.errors import PermissionDenied
 from inventory.selectors import hosts_visible_to
-from vms.services.maintenance import maintenance_plan, maintenance_plan_may_view
+from vms.services.maintenance import host_maintenance, maintenance_cancel, maintenance_plan, maintenance_plan_may_view
 
 
 class MoveSerializer(serializers.Serializer):
@@ -41,14 +44,45 @@ class MaintenancePlanSerializer(serializers.Serializer):
         help_text="At most 2 migrations at a time, each copying the VM's memory at the cluster's bandwidth.")
 
 
+class MaintenanceStartedSerializer(serializers.Serializer):
+    plan = MaintenancePlanSerializer()
+    jobs = JobSerializer(many=True, help_text="The migrations started now; the others follow as these end.")
+
+
+def _host_for_maintenance(request, pk: int):
+    """The host (404 unless the user sees it), if the user administers it (403)."""
+    host = hosts_visible_to(request.user).select_related("cluster").filter(pk=pk).first()
+    if host is None:
+        raise Http404("No such host.")
+    if not maintenance_plan_may_view(request.user, host):
+        raise PermissionDenied(f"You may not manage the maintenance of host {host.name}.")
+    return host
+
+
 class HostMaintenancePlanView(APIView):
     @extend_schema(responses={200: MaintenancePlanSerializer}, operation_id="hosts_maintenance_plan")
     def get(self, request, pk: int):
         """Which VM would go where if the host went to maintenance now, which
         cannot move and why, the memory that moves and an estimated time."""
-        host = hosts_visible_to(request.user).select_related("cluster").filter(pk=pk).first()
-        if host is None:
-            raise Http404("No such host.")
-        if not maintenance_plan_may_view(request.user, host):
-            raise PermissionDenied(f"You may not plan maintenance of host {host.name}.")
-        return Response(MaintenancePlanSerializer(maintenance_plan(host)).data)
+        return Response(MaintenancePlanSerializer(maintenance_plan(_host_for_maintenance(request, pk))).data)
+
+
+class HostMaintenanceView(APIView):
+    @extend_schema(request=None, responses={202: MaintenanceStartedSerializer}, operation_id="hosts_maintenance")
+    def post(self, request, pk: int):
+        """Enter maintenance (409 unless up): the host goes preparing_for_maintenance
+        (no new VM goes there; the SPM role moves), its VMs migrate per the plan
+        as a chain of jobs, and it ends in maintenance once empty. Blockers keep
+        it preparing, named in its status_reason, until resolved or cancelled."""
+        plan, jobs = host_maintenance(host=_host_for_maintenance(request, pk), user=request.user)
+        return Response({"plan": MaintenancePlanSerializer(plan).data,
+                         "jobs": JobSerializer(jobs, many=True, context={"request": request}).data},
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class HostMaintenanceCancelView(APIView):
+    @extend_schema(request=None, responses={200: None}, operation_id="hosts_maintenance_cancel")
+    def post(self, request, pk: int):
+        """Back to up from preparing_for_maintenance (409 otherwise)."""
+        maintenance_cancel(host=_host_for_maintenance(request, pk), user=request.user)
+        return Response({"status": "up"})

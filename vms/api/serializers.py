@@ -5,8 +5,20 @@ from rest_framework import serializers
 
 from core.api.forms import serializer_from_form
 from vms.choices import DiskFormat, DiskInterface, Provisioning
-from vms.forms import BasicsForm, DiskForm, EditForm, FinishForm, NicForm, ProfileForm, RunOnceForm, SizingForm
+from vms.forms import (
+    BasicsForm,
+    DiskForm,
+    EditForm,
+    FinishForm,
+    InitializationForm,
+    MigrateForm,
+    NicForm,
+    ProfileForm,
+    RunOnceForm,
+    SizingForm,
+)
 from vms.models import InstanceType, OperatingSystem, Template, Vm, VmDisk, VmNic
+from vms.services.initialization import InitializationRequest
 from vms.services.requests import TOPOLOGY_FIELDS, DiskRequest, NicRequest, VmRequest
 
 
@@ -86,6 +98,34 @@ class PlacementField(serializers.JSONField):
         super().__init__(read_only=True, **kwargs)
 
 
+@extend_schema_field({
+    "type": "object", "nullable": True,
+    "description": "Changes waiting for the next start: {setting: {value, reason}}; null when none.",
+    "additionalProperties": {"type": "object", "properties": {
+        "value": {}, "reason": {"type": "string"},
+    }},
+})
+class NextRunField(serializers.JSONField):
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+
+# The wizard's First boot section; in the API, giving ``initialization`` is what personalises.
+INITIALIZATION_API_OVERRIDES = {"personalise": None, "password": {"write_only": True}}
+InitializationInputs = serializer_from_form(InitializationForm, name="InitializationInputs",
+                                            api_overrides=INITIALIZATION_API_OVERRIDES)
+
+
+class InitializationSerializer(InitializationInputs):
+    """First boot (create only). The password is write-only: the answer says whether one is set."""
+
+    password_set = serializers.SerializerMethodField()
+    applied_at = serializers.DateTimeField(read_only=True, help_text="When the first start happened (null: not yet).")
+
+    def get_password_set(self, initialization) -> bool:
+        return bool(initialization.password_secret)
+
+
 # Where the API differs from the wizard's steps, each once: the rest of the
 # wizard's inputs are the API's as they are (serializer_from_form).
 VM_API_OVERRIDES = {
@@ -127,6 +167,8 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
                   "optimization profile's (desktop thin, otherwise clone).")
     disks = VmDiskSerializer(many=True, required=False)
     nics = VmNicSerializer(many=True, required=False)
+    initialization = InitializationSerializer(required=False, allow_null=True, default=None,
+                                              help_text="First-boot personalisation (a config drive at the first start).")
     data_center = serializers.PrimaryKeyRelatedField(read_only=True)
     host = serializers.PrimaryKeyRelatedField(read_only=True, help_text="Where the VM is defined and runs.")
     pinned_host = serializers.PrimaryKeyRelatedField(read_only=True)
@@ -134,6 +176,12 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
     placement = PlacementField()
     template_version = serializers.IntegerField(read_only=True, help_text="The version the VM was made from.")
     vcpus = serializers.IntegerField(read_only=True)
+    boot_order = serializers.CharField(read_only=True, help_text="Boot devices, first to last: hd,cdrom,network.")
+    max_memory_mb = serializers.IntegerField(read_only=True, allow_null=True,
+                                             help_text="While it runs, memory grows live up to this.")
+    max_vcpus = serializers.IntegerField(read_only=True, allow_null=True,
+                                         help_text="While it runs, vCPUs change live up to this.")
+    next_run = NextRunField()
 
     class Meta:
         model = Vm
@@ -142,8 +190,8 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
             "template_version", "clone_allocation",
             "os_type", "instance_type", "optimization", "memory_mb", "memory_guaranteed_mb", "cpu_sockets",
             "cpu_cores", "cpu_threads", "vcpus", "provisioning", "disks", "nics", "console", "pin_host",
-            "pinned_host", "start", "status", "status_reason", "host", "owner", "origin", "placement",
-            "created_at",
+            "pinned_host", "start", "initialization", "status", "status_reason", "host", "owner", "origin",
+            "placement", "boot_order", "max_memory_mb", "max_vcpus", "next_run", "created_at",
         ]
         read_only_fields = ["uuid", "data_center", "status", "status_reason", "origin", "created_at"]
 
@@ -151,8 +199,18 @@ class VmSerializer(VmInputs, serializers.HyperlinkedModelSerializer):
         data = dict(self.validated_data)
         disks = tuple(DiskRequest(**disk) for disk in data.pop("disks", []))
         nics = tuple(NicRequest(**nic) for nic in data.pop("nics", []))
-        return VmRequest(disks=disks, nics=nics, **data)
+        initialization = data.pop("initialization", None)
+        if initialization is not None:
+            initialization = InitializationRequest(**initialization)
+        return VmRequest(disks=disks, nics=nics, initialization=initialization, **data)
 
 
 RunOnceSerializer = serializer_from_form(RunOnceForm, name="RunOnceSerializer")
-VmEditSerializer = serializer_from_form(EditForm, name="VmEditSerializer")
+MigrateSerializer = serializer_from_form(MigrateForm, name="MigrateSerializer")
+
+
+class VmEditSerializer(serializer_from_form(EditForm, name="VmEditInputs")):
+    """A VM's own settings (the Edit page's), and its NICs: given, they replace
+    the VM's (keep a NIC's MAC to keep the NIC; a blank MAC takes the pool's next)."""
+
+    nics = VmNicSerializer(many=True, required=False)

@@ -1,7 +1,9 @@
 """Templates in the API (API.md `templates/`): list and read; make one from
-a VM that is down (202 with the job) and delete one (202 with the job),
-through vms/services/templates.py, which also says who may do what."""
+a VM that is down or from an uploaded disk image (``vm`` or ``image``, 202
+with the job) and delete one (202 with the job), through
+vms/services/templates.py, which also says who may do what."""
 
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -12,11 +14,16 @@ from core.api.serializers import JobAcceptedSerializer, JobSerializer
 from core.errors import PermissionDenied
 from vms import selectors
 from vms.filters import TemplateFilterSet
-from vms.forms import TemplateForm
+from inventory.selectors import images_visible_to
+from vms.forms import TemplateFromImageForm
 from vms.models import Template, TemplateDisk, Vm
 from vms.services.templates import (
-    template_create_from_vm, template_delete, template_may_create, template_may_delete, templates_visible_to,
+    template_create_from_image, template_create_from_vm, template_delete, template_may_create,
+    template_may_create_from_image, template_may_delete, templates_visible_to,
 )
+
+# What only a template made from an image takes: a VM brings its own hardware.
+IMAGE_ONLY = ("os_type", "memory_mb", "cpu_sockets", "cpu_cores", "cpu_threads")
 
 
 class TemplateDiskSerializer(serializers.ModelSerializer):
@@ -27,9 +34,22 @@ class TemplateDiskSerializer(serializers.ModelSerializer):
 
 
 class TemplateSerializer(serializer_from_form(
-        TemplateForm, name="TemplateInputs", api_overrides={"storage_domain": {"write_only": True}}), serializers.ModelSerializer):
-    vm = serializers.PrimaryKeyRelatedField(queryset=Vm.objects.all(), write_only=True,
-                                            help_text="The VM (down) to make the template of.")
+        TemplateFromImageForm, name="TemplateInputs", api_overrides={
+            "storage_domain": {"write_only": True},
+            "image": {"write_only": True, "required": False, "allow_null": True,
+                      "help_text": "Or the uploaded disk image to make it of (not with vm); its format was "
+                                   "detected at upload."},
+            "os_type": {"required": False,
+                        "help_text": "The guest's OS, required with image (a VM brings its own)."},
+            "memory_mb": {"required": False, "allow_null": True,
+                          "help_text": "With image: the memory (default: the OS type's recommended)."},
+            "cpu_sockets": {"write_only": True, "required": False, "allow_null": True},
+            "cpu_cores": {"write_only": True, "required": False, "allow_null": True},
+            "cpu_threads": {"write_only": True, "required": False, "allow_null": True},
+        }), serializers.ModelSerializer):
+    vm = serializers.PrimaryKeyRelatedField(queryset=Vm.objects.all(), write_only=True, required=False,
+                                            allow_null=True,
+                                            help_text="The VM (down) to make the template of (or image).")
     cpu = serializers.SerializerMethodField()
     # A plain string: the VM serializers' console enums already take the schema's name.
     console = serializers.CharField(read_only=True, help_text="vnc or spice, as the VM's.")
@@ -37,12 +57,12 @@ class TemplateSerializer(serializer_from_form(
 
     class Meta:
         model = Template
-        fields = ["id", "name", "description", "vm", "storage_domain", "base_template", "version_name",
-                  "data_center", "os_type", "status", "version_number", "sealed", "memory_mb",
-                  "memory_guaranteed_mb", "cpu", "optimization", "console", "nic_models", "created_from_vm",
-                  "created_at", "disks"]
-        read_only_fields = ["id", "data_center", "os_type", "status", "version_number", "sealed", "memory_mb",
-                            "memory_guaranteed_mb", "optimization", "console", "nic_models", "created_from_vm",
+        fields = ["id", "name", "description", "vm", "image", "storage_domain", "base_template", "version_name",
+                  "data_center", "os_type", "status", "version_number", "sealed", "memory_mb", "cpu_sockets",
+                  "cpu_cores", "cpu_threads", "memory_guaranteed_mb", "cpu", "optimization", "console",
+                  "nic_models", "created_from_vm", "created_from_image", "created_at", "disks"]
+        read_only_fields = ["id", "data_center", "status", "version_number", "sealed", "memory_guaranteed_mb",
+                            "optimization", "console", "nic_models", "created_from_vm", "created_from_image",
                             "created_at"]
         # The service numbers versions and checks names; DRF's unique-together
         # validator would make base_template required.
@@ -64,19 +84,47 @@ class TemplateViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewset
 
     @extend_schema(responses={202: TemplateMade})
     def create(self, request, *args, **kwargs):
-        """Make a template of a VM that is down (409 otherwise, naming its status)."""
+        """Make a template of a VM that is down (409 otherwise, naming its
+        status), or of an uploaded disk image converted to qcow2: give one of
+        ``vm`` and ``image``."""
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        vm = selectors.vms_visible_to(request.user).filter(pk=data.pop("vm").pk).first()
+        data = {key: value for key, value in serializer.validated_data.items() if value is not None}
+        vm, image = data.pop("vm", None), data.pop("image", None)
+        if (vm is None) == (image is None):
+            raise ValidationError({"vm": "Give either a VM (down) or a disk image to make the template of, "
+                                         "not both and not neither."})
+        if vm is not None:
+            template, job = self._from_vm(request, vm, data)
+        else:
+            template, job = self._from_image(request, image, data)
+        context = self.get_serializer_context()
+        return Response({"template": TemplateSerializer(template, context=context).data,
+                         "job": JobSerializer(job, context=context).data}, status=status.HTTP_202_ACCEPTED)
+
+    @staticmethod
+    def _from_vm(request, vm, data):
+        given = [name for name in IMAGE_ONLY if name in data]
+        if given:
+            raise ValidationError({given[0]: f"{', '.join(given)}: a template made from a VM takes the VM's "
+                                             "hardware; these are given only with image."})
+        vm = selectors.vms_visible_to(request.user).filter(pk=vm.pk).first()
         if vm is None:
             raise Http404("No such VM.")
         if not template_may_create(request.user, vm):
             raise PermissionDenied(f"You may not make a template of VM {vm.name}.")
-        template, job = template_create_from_vm(vm=vm, user=request.user, **data)
-        context = self.get_serializer_context()
-        return Response({"template": TemplateSerializer(template, context=context).data,
-                         "job": JobSerializer(job, context=context).data}, status=status.HTTP_202_ACCEPTED)
+        return template_create_from_vm(vm=vm, user=request.user, **data)
+
+    @staticmethod
+    def _from_image(request, image, data):
+        if "os_type" not in data:
+            raise ValidationError({"os_type": "Give the operating system: an image has no hardware of its own."})
+        image = images_visible_to(request.user).filter(pk=image.pk).first()
+        if image is None:
+            raise Http404("No such image.")
+        if not template_may_create_from_image(request.user, image):
+            raise PermissionDenied(f"You may not make a template of image {image.name}.")
+        return template_create_from_image(image=image, user=request.user, **data)
 
     @extend_schema(responses={202: JobAcceptedSerializer})
     def destroy(self, request, *args, **kwargs):

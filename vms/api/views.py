@@ -12,14 +12,15 @@ from core.api.serializers import JobAcceptedSerializer, JobSerializer
 from core.objects import object_create, object_remove, object_update
 from core.permissions import has_permission, require_permission
 from vms import selectors
-from vms.api.serializers import (InstanceTypeSerializer, OperatingSystemSerializer, RunOnceSerializer, VmEditSerializer,
-                                 VmSerializer)
+from vms.api.serializers import (InstanceTypeSerializer, MigrateSerializer, OperatingSystemSerializer,
+                                 RunOnceSerializer, VmEditSerializer, VmSerializer)
 from vms.filters import InstanceTypeFilterSet, OperatingSystemFilterSet, VmFilterSet
-from vms.forms import run_once_arguments
+from vms.forms import migrate_arguments, run_once_arguments
 from vms.models import InstanceType
 from vms.permissions import vm_require
 from vms.services import lifecycle
 from vms.services.edit import vm_edit
+from vms.services.migration import vm_migrate
 from vms.services.templates import templates_visible_to
 from vms.services.screenshot import vm_screenshot_png
 
@@ -59,6 +60,7 @@ class InstanceTypeViewSet(viewsets.ModelViewSet):
 
 
 VmCreated = inline_serializer("VmCreated", {"vm": VmSerializer(), "job": JobSerializer()})
+VmEdited = inline_serializer("VmEdited", {"vm": VmSerializer(), "job": JobSerializer()})
 
 
 class VmViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -67,8 +69,8 @@ class VmViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.Read
 
     def get_queryset(self):
         # The serializer writes related objects as ids: only the owner's name needs a join.
-        return (selectors.vms_visible_to(self.request.user).select_related(None).select_related("owner")
-                .prefetch_related("disks", "nics"))
+        return (selectors.vms_visible_to(self.request.user).select_related(None)
+                .select_related("owner", "initialization").prefetch_related("disks", "nics"))
 
     def job_accepted(self, job):
         body = JobAcceptedSerializer({"job": job}, context=self.get_serializer_context()).data
@@ -100,15 +102,23 @@ class VmViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.Read
         vm = self._vm_for("delete")
         return self.job_accepted(lifecycle.vm_delete(vm=vm, user=request.user))
 
-    @extend_schema(request=VmEditSerializer, responses={200: VmSerializer})
+    @extend_schema(request=VmEditSerializer, responses={200: VmSerializer, 202: VmEdited})
     def partial_update(self, request, *args, **kwargs):
         """Edit the VM's own settings, checked as at creation (400 per field,
-        nothing changed); only a VM that is down for now (409 otherwise)."""
+        nothing changed). A down VM changes at once (200); a running one takes
+        what it can at once (200), changes memory and vCPUs live by a job (202
+        with the VM and the job), and keeps the rest as its ``next_run``
+        configuration until its next start. 409 when it is neither."""
         vm = self._vm_for("edit")
         changes = VmEditSerializer(data=request.data, partial=True)
         changes.is_valid(raise_exception=True)
-        vm = vm_edit(vm=vm, user=request.user, changes=dict(changes.validated_data))
-        return Response(VmSerializer(self.get_queryset().get(pk=vm.pk), context=self.get_serializer_context()).data)
+        vm, job = vm_edit(vm=vm, user=request.user, changes=dict(changes.validated_data))
+        context = self.get_serializer_context()
+        body = VmSerializer(self.get_queryset().get(pk=vm.pk), context=context).data
+        if job is None:
+            return Response(body)
+        return Response({"vm": body, "job": JobSerializer(job, context=context).data},
+                        status=status.HTTP_202_ACCEPTED)
 
     def _vm_for(self, action_name: str):
         """The VM (404 when the user may not see it), if the user may do
@@ -170,3 +180,15 @@ class VmViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.Read
         options.is_valid(raise_exception=True)
         job = lifecycle.vm_run_once(vm=vm, user=request.user, **run_once_arguments(options.validated_data))
         return self.job_accepted(job)
+
+    @extend_schema(request=MigrateSerializer, responses={202: JobAcceptedSerializer})
+    @action(detail=True, methods=["post"])
+    def migrate(self, request, pk=None):
+        """Live-migrate to ``host``, or to the host the scheduler picks (409
+        with each host's reason when none fits, or when the VM is not up).
+        The job's progress is libvirt's; its ``result`` ends with
+        ``{total_ms, downtime_ms, data_bytes}``; ``jobs/<id>/cancel/`` stops it."""
+        vm = self._vm_for("migrate")
+        options = MigrateSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        return self.job_accepted(vm_migrate(vm=vm, user=request.user, **migrate_arguments(options.validated_data)))

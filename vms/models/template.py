@@ -35,6 +35,10 @@ class Template(models.Model):
     created_from_vm = models.ForeignKey(
         "vms.Vm", null=True, blank=True, on_delete=models.SET_NULL, related_name="templates_made"
     )
+    # Or the uploaded disk image it was converted from (never both).
+    created_from_image = models.ForeignKey(
+        "inventory.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="templates_made"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

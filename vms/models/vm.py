@@ -68,6 +68,16 @@ class Vm(models.Model):
     # What a Run Once start changed for this run only (stateless overlays to
     # discard at power off); empty when the VM runs its own definition.
     run_once = models.JSONField(default=dict, blank=True)
+    # The devices it boots from, first to last, comma-separated ("hd,network"):
+    # vms.policy.BOOT_DEVICES.
+    boot_order = models.CharField(max_length=40, default="hd")
+    # The ceilings its domain was last defined with (vms.services.definition):
+    # while it runs, memory and vCPUs change live up to them. Null: never defined.
+    max_memory_mb = models.PositiveIntegerField(null=True, blank=True)
+    max_vcpus = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The next-run configuration: edits of a running VM that wait for its next
+    # start, {field: {"value": ..., "reason": why it waits}}; null when none.
+    next_run = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -98,8 +108,16 @@ class Vm(models.Model):
 
 
 class VmDisk(models.Model):
-    vm = models.ForeignKey(Vm, on_delete=models.CASCADE, related_name="disks")
+    """A disk: a volume on a storage domain, attached to ``vm`` or floating
+    (oVirt's word: ``vm`` null, detached and kept, to attach again later)."""
+
+    vm = models.ForeignKey(Vm, null=True, blank=True, on_delete=models.CASCADE, related_name="disks")
     index = models.PositiveSmallIntegerField()
+    # Its name when floating, given at detach ("web1 disk 2"): the VM's name no longer says whose it was.
+    alias = models.CharField(max_length=128, blank=True)
+    # A floating disk's owner (the VM's owner at detach): who besides the admins may see and attach it.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="floating_disks")
     size_gb = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     format = models.CharField(max_length=8, choices=DiskFormat.choices(), default=DiskFormat.QCOW2)
     allocation = models.CharField(max_length=16, choices=DiskAllocation.choices(), default=DiskAllocation.THIN)
@@ -128,6 +146,8 @@ class VmDisk(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.vm_id is None:
+            return self.alias or self.volume_name
         return f"{self.vm.name} disk {self.index}"
 
 

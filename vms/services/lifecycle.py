@@ -31,8 +31,15 @@ from inventory.services.storage import storage_images_pool_ensure, storage_pool_
 from vms.choices import BootDevice, DiskFormat, DiskStatus, VmStatus
 from vms.models import Vm, VmDisk, VmNic
 from vms.policy import BootOverride
-from vms.services.definition import vm_domain_spec
+from vms.services.definition import vm_define, vm_domain_spec
+from vms.services.edit import vm_next_run_apply
 from vms.services.from_template import template_disk_create
+from vms.services.initialization import (
+    initialization_discard,
+    initialization_finish,
+    initialization_prepare,
+    initialization_save,
+)
 from vms.services.placement import (
     cluster_lock,
     demand_of,
@@ -100,6 +107,8 @@ def vm_create(*, request: VmRequest, user) -> tuple[Vm, Job]:
         for index, nic in enumerate(request.nics):
             VmNic.objects.create(vm=vm, index=index, network=nic.network, model=nic.model, mac=nic.mac,
                                  data_center_id=vm.data_center_id)
+        if request.initialization is not None:
+            initialization_save(vm=vm, init=request.initialization)
         origin = (f" from template {request.template.name} (version {request.template.version_number}, "
                   f"{request.provisioning})" if request.template else "")
         event_record(code="vm.created", message=f"VM {vm.name} created{origin} by {user}; {placement.summary}",
@@ -120,7 +129,7 @@ def vm_create_run(run: JobRun, start: bool) -> None:
             _disk_create(disk)
     host = vm.host
     with run.step(f"Define on {host.name}"):
-        hypervisor.define_domain(host.uri, vm_domain_spec(vm, host))
+        vm_define(vm, host)
     if not start:
         vm_set_status(vm=vm, status=VmStatus.DOWN, expected=VmStatus.IMAGE_LOCKED, user=run.job.user)
         return
@@ -142,8 +151,9 @@ def _disk_create(disk: VmDisk) -> None:
         template_disk_create(disk, spm)
     elif disk.image is not None:
         storage_images_pool_ensure(domain=disk.image.storage_domain, host=spm)
+        # Read as the format detected at upload, converted by libvirt on the host.
         hypervisor.copy_volume(spm.uri, pool, disk.volume_name, source_path=disk.image.path,
-                               format=disk.format, capacity_bytes=capacity)
+                               source_format=disk.image.format, format=disk.format, capacity_bytes=capacity)
     else:
         hypervisor.create_volume(spm.uri, pool, disk.volume_name, capacity_bytes=capacity, format=disk.format)
     VmDisk.objects.filter(pk=disk.pk).update(status=DiskStatus.OK)
@@ -213,12 +223,14 @@ def _start_job(*, vm: Vm, user, host: Host | None, title: str, run_once: dict | 
     previous_host_id = vm.host_id
     with transaction.atomic():
         cluster_lock(vm.cluster_id)
+        vm_next_run_apply(vm=vm, user=user)  # placed as it will run; a refused start keeps it pending
         placement = placement_for(cluster=vm.cluster, demand=demand_of(vm, pinned_host=host), leaving_out_vm=vm.pk)
         if placement.host_id is not None:
             vm_claim(vm=vm, to=VmStatus.POWERING_UP, allowed=STARTABLE, action="start", user=user)
             Vm.objects.filter(pk=vm.pk).update(placement=placement_record(placement), host_id=placement.host_id)
             return job_create(title=title, task="vm.start", steps=[f"Start on {placement.host_name}"], target=vm,
                               user=user, task_args=(previous_host_id, run_once or {}))
+        transaction.set_rollback(True)  # refused: its pending changes stay pending
     Vm.objects.filter(pk=vm.pk).update(placement=placement_record(placement))
     raise placement_refusal(placement, vm_name=vm.name)
 
@@ -232,6 +244,7 @@ def vm_start_run(run: JobRun, previous_host_id: int | None, run_once: dict) -> N
 
 
 def _start_on(run: JobRun, vm: Vm, host: Host, run_once: dict | None = None, previous: Host | None = None) -> None:
+    initialization_prepare(vm=vm, host=host)  # the first start's config drive, if any
     _define_on(vm, host, previous)
     if run_once:
         _run_once_on(vm, host, run_once)
@@ -239,6 +252,7 @@ def _start_on(run: JobRun, vm: Vm, host: Host, run_once: dict | None = None, pre
         hypervisor.start_domain(host.uri, str(vm.uuid))
     status = VmStatus.PAUSED if run_once and run_once.get("start_paused") else VmStatus.UP
     vm_set_status(vm=vm, status=status, expected=VmStatus.POWERING_UP, host_id=host.pk, user=run.job.user)
+    initialization_finish(vm=vm, host=host)  # started once: the config drive goes
 
 
 def _define_on(vm: Vm, host: Host, old: Host | None = None) -> None:
@@ -252,7 +266,7 @@ def _define_on(vm: Vm, host: Host, old: Host | None = None) -> None:
         except HypervisorError as error:  # it is not running there; a stale definition is harmless
             event_record(code="vm.stale_definition", severity=Severity.WARNING, target=vm,
                          message=f"VM {vm.name} stays defined on {old.name}: {error.message}")
-    hypervisor.define_domain(host.uri, vm_domain_spec(vm, host))
+    vm_define(vm, host)
 
 
 def _run_once_on(vm: Vm, host: Host, options: dict) -> None:
@@ -389,6 +403,7 @@ def vm_delete_run(run: JobRun) -> None:
             except DomainNotFound:
                 pass
     run_once_discard(vm=vm)
+    initialization_discard(vm=vm, uri=(vm.host or _spm(vm)).uri)
     for disk in vm.disks.select_related("storage_domain"):
         with run.step(f"Remove disk {disk.index + 1}"):
             if disk.path:

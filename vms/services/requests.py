@@ -11,12 +11,14 @@ from dataclasses import dataclass, replace
 from django.core.exceptions import ValidationError
 from django.db.models import Max
 
-from inventory.choices import HostStatus, ImageContent, ImageStatus, StorageDomainStatus, StorageDomainType
+from inventory.choices import HostStatus, StorageDomainStatus, StorageDomainType
 from inventory.models import Cluster, Host, Image, Network, StorageDomain
+from inventory.services.images import image_copy_problem
 from vms.choices import ConsoleType, DiskAllocation, DiskFormat, Optimization, Provisioning
 from vms.models import InstanceType, OperatingSystem, Template, TemplateDisk, Vm, VmNic, vcpu_count
-from vms.policy import default_provisioning
+from vms.policy import BOOT_DEVICES, default_provisioning
 from vms.services.from_template import HARDWARE_FIELDS, template_choice_problem, template_latest
+from vms.services.initialization import InitializationRequest, initialization_clean
 from vms.services.macs import mac_clean, macs_allocate
 
 GIB = 1024**3
@@ -70,10 +72,12 @@ class VmRequest:
     disks: tuple[DiskRequest, ...] = ()
     nics: tuple[NicRequest, ...] = ()
     start: bool = False
+    boot_order: str = "hd"  # comma-separated vms.policy.BOOT_DEVICES, first to last
     # Its hardware fills what is left empty and its disks come first;
     # template_latest: the newest ready version of its family instead.
     template: Template | None = None
     template_latest: bool = False
+    initialization: InitializationRequest | None = None  # first boot; None: none
 
 
 class Errors:
@@ -104,9 +108,23 @@ def vm_request_clean(request: VmRequest) -> VmRequest:
     if request.host is not None and request.host.cluster_id != request.cluster.pk:
         errors.add("host", f"Host {request.host.name} is not in cluster {request.cluster.name}.")
     disks = _clean_disks(request, errors)
-    nics = _clean_nics(request, errors)
+    nics = vm_nics_clean(request, errors)
+    initialization = _clean_initialization(request, disks, errors)
     errors.raise_any()
-    return replace(request, disks=disks, nics=nics)
+    return replace(request, disks=disks, nics=nics, initialization=initialization)
+
+
+def _clean_initialization(request: VmRequest, disks: tuple[DiskRequest, ...],
+                          errors: Errors) -> InitializationRequest | None:
+    if request.initialization is None:
+        return None
+    # An OS to personalise: a disk copied from an image (or, with templates, the template's disks).
+    has_os_disk = any(disk.image is not None or disk.template_disk is not None for disk in disks)
+    cleaned, problems = initialization_clean(request.initialization, vm_name=request.name,
+                                             os_type=request.os_type, has_os_disk=has_os_disk)
+    for problem in problems:
+        errors.add("initialization", problem)
+    return cleaned
 
 
 def _with_template(request: VmRequest, errors: Errors) -> VmRequest:
@@ -161,6 +179,26 @@ def vm_settings_check(request: VmRequest, errors: Errors, *, editing: Vm | None 
     _check_name(request, errors, editing)
     _check_sizing(request, errors)
     _check_profile(request, errors)
+    _check_boot_order(request, errors)
+
+
+def boot_order_devices(text: str) -> list[str]:
+    """"hd, Network" -> ["hd", "network"]: how a boot order is written and stored."""
+    return [device.strip().lower() for device in (text or "").split(",") if device.strip()]
+
+
+def _check_boot_order(request: VmRequest, errors: Errors) -> None:
+    devices = boot_order_devices(request.boot_order)
+    if not devices:
+        errors.add("boot_order", f"Give at least one boot device: {', '.join(BOOT_DEVICES)}.")
+        return
+    unknown = [device for device in devices if device not in BOOT_DEVICES]
+    if unknown:
+        errors.add("boot_order", f"{', '.join(unknown)}: not a boot device; choose from {', '.join(BOOT_DEVICES)}.")
+    elif len(set(devices)) != len(devices):
+        errors.add("boot_order", "Each boot device may appear only once.")
+    if "network" in devices and not request.nics:
+        errors.add("boot_order", "Booting from the network needs a NIC; the VM has none.")
 
 
 def _with_sizing(request: VmRequest) -> VmRequest:
@@ -224,6 +262,16 @@ def _largest_host(cluster: Cluster) -> dict:
     )
 
 
+def largest_host_limits(cluster: Cluster) -> tuple[int | None, int | None]:
+    """(memory in MiB, vCPUs) of the cluster's largest host, as a VM may have
+    them (threads or cores, as the cluster counts); None where no host says."""
+    largest = _largest_host(cluster)
+    threads = largest["threads"]
+    if threads and not cluster.threads_as_cores and largest["sockets"] and largest["cores"]:
+        threads = largest["sockets"] * largest["cores"]
+    return largest["memory_mb"] or None, threads or None
+
+
 def _check_sizing(request: VmRequest, errors: Errors) -> None:
     os_type = request.os_type
     memory = request.memory_mb
@@ -242,10 +290,7 @@ def _check_sizing(request: VmRequest, errors: Errors) -> None:
     vcpus = vcpu_count(*counts)
     if vcpus < os_type.minimum_vcpus:
         errors.add("cpu_sockets", f"{os_type.name} needs at least {os_type.minimum_vcpus} vCPUs; {vcpus} were given.")
-    largest = _largest_host(request.cluster)
-    threads = largest["threads"]
-    if threads and not request.cluster.threads_as_cores and largest["sockets"] and largest["cores"]:
-        threads = largest["sockets"] * largest["cores"]
+    largest_memory_mb, threads = largest_host_limits(request.cluster)
     if threads and vcpus > threads:
         unit = "threads" if request.cluster.threads_as_cores else "cores"
         errors.add(
@@ -253,11 +298,11 @@ def _check_sizing(request: VmRequest, errors: Errors) -> None:
             f"{counts[0]} x {counts[1]} x {counts[2]} = {vcpus} vCPUs is more than the largest host of "
             f"cluster {request.cluster.name} has ({threads} {unit}).",
         )
-    if largest["memory_mb"] and memory > largest["memory_mb"]:
+    if largest_memory_mb and memory > largest_memory_mb:
         errors.add(
             "memory_mb",
             f"{memory} MiB is more than the largest host of cluster {request.cluster.name} has "
-            f"({largest['memory_mb']} MiB).",
+            f"({largest_memory_mb} MiB).",
         )
 
 
@@ -284,18 +329,9 @@ def _clean_disks(request: VmRequest, errors: Errors) -> tuple[DiskRequest, ...]:
         if size_gb is None or size_gb < 1:
             errors.add("disks", f"{label}: give a size of at least 1 GiB.")
             continue
-        if domain.data_center_id != data_center.pk:
-            errors.add("disks", f"{label}: storage domain {domain.name} is not in data center {data_center.name}.")
-            continue
-        if domain.domain_type != StorageDomainType.DATA:
-            errors.add("disks", f"{label}: storage domain {domain.name} is not a data domain.")
-            continue
-        if domain.status != StorageDomainStatus.ACTIVE:
-            errors.add(
-                "disks",
-                f"{label}: storage domain {domain.name} is {StorageDomainStatus.label(domain.status).lower()}; "
-                "attach it first.",
-            )
+        problem = storage_domain_problem(domain, data_center)
+        if problem:
+            errors.add("disks", f"{label}: {problem}")
             continue
         fmt = disk.format
         if disk.allocation == DiskAllocation.PREALLOCATED:
@@ -317,10 +353,22 @@ def _clean_disks(request: VmRequest, errors: Errors) -> tuple[DiskRequest, ...]:
     return tuple(cleaned)
 
 
+def storage_domain_problem(domain: StorageDomain, data_center) -> str:
+    """Why a disk of a VM in ``data_center`` cannot live on ``domain`` ("" when it can)."""
+    if domain.data_center_id != data_center.pk:
+        return f"storage domain {domain.name} is not in data center {data_center.name}."
+    if domain.domain_type != StorageDomainType.DATA:
+        return f"storage domain {domain.name} is not a data domain."
+    if domain.status != StorageDomainStatus.ACTIVE:
+        return f"storage domain {domain.name} is {StorageDomainStatus.label(domain.status).lower()}; attach it first."
+    return ""
+
+
 def _check_image(disk: DiskRequest, label: str, size_gb: int | None, errors: Errors) -> int | None:
     image = disk.image
-    if image.content != ImageContent.DISK or image.status != ImageStatus.OK:
-        errors.add("disks", f"{label}: image {image.name} is not a ready disk image.")
+    problem = image_copy_problem(image)
+    if problem:
+        errors.add("disks", f"{label}: {problem}")
         return None
     image_gb = math.ceil((image.virtual_size_bytes or 0) / GIB) or 1
     if size_gb is None:
@@ -330,7 +378,11 @@ def _check_image(disk: DiskRequest, label: str, size_gb: int | None, errors: Err
     return size_gb
 
 
-def _clean_nics(request: VmRequest, errors: Errors) -> tuple[NicRequest, ...]:
+def vm_nics_clean(request: VmRequest, errors: Errors, *, editing: Vm | None = None,
+                  allocate: bool = True) -> tuple[NicRequest, ...]:
+    """The NICs' rules, at creation and when an edit replaces a VM's NICs
+    (``editing``: its own MACs are not "taken"); ``allocate``: blank MACs get
+    the pool's next free ones."""
     data_center = request.cluster.data_center
     cleaned = []
     given = set()
@@ -351,16 +403,19 @@ def _clean_nics(request: VmRequest, errors: Errors) -> tuple[NicRequest, ...]:
             except ValidationError as error:
                 errors.add("nics", f"{label}: {error.message_dict['nics'][0]}")
                 continue
-            if mac in given or _mac_taken(data_center, mac):
+            if mac in given or _mac_taken(data_center, mac, editing):
                 errors.add("nics", f"{label}: MAC {mac} is already used in data center {data_center.name}.")
                 continue
             given.add(mac)
         cleaned.append(replace(nic, mac=mac))
-    if errors.by_field:
+    if errors.by_field or not allocate:
         return tuple(cleaned)
     fresh = iter(macs_allocate(data_center=data_center, count=sum(not n.mac for n in cleaned), taken=given))
     return tuple(nic if nic.mac else replace(nic, mac=next(fresh)) for nic in cleaned)
 
 
-def _mac_taken(data_center, mac: str) -> bool:
-    return VmNic.objects.filter(data_center=data_center, mac=mac).exists()
+def _mac_taken(data_center, mac: str, editing: Vm | None = None) -> bool:
+    nics = VmNic.objects.filter(data_center=data_center, mac=mac)
+    if editing is not None:
+        nics = nics.exclude(vm=editing)
+    return nics.exists()

@@ -16,7 +16,7 @@ SHOWS_A_SCREEN = (VmStatus.UP, VmStatus.PAUSED, VmStatus.POWERING_UP, VmStatus.P
                   VmStatus.REBOOT_IN_PROGRESS)
 
 
-def _no_screen_because(vm: Vm) -> str | None:
+def no_screen_because(vm: Vm) -> str | None:
     """Why there is no screen to read now, or None when there is one."""
     if vm.status not in SHOWS_A_SCREEN or vm.host_id is None:
         return f"VM {vm.name} is {VmStatus.label(vm.status).lower()}; there is no screen to show."
@@ -26,14 +26,14 @@ def _no_screen_because(vm: Vm) -> str | None:
 
 
 def vm_shows_screen(vm: Vm) -> bool:
-    return _no_screen_because(vm) is None
+    return no_screen_because(vm) is None
 
 
 def vm_screenshot_png(*, vm: Vm, user, max_width: int | None = None) -> bytes:
     """The screen as a PNG, for whoever may use the VM's console (403 for
     others); 409 when there is none, 503 when its host does not answer."""
     vm_require(user, "screenshot", vm)
-    if reason := _no_screen_because(vm):
+    if reason := no_screen_because(vm):
         raise Conflict(reason)
     try:
         # Answered inside the page's request: a host that stopped answering

@@ -31,7 +31,9 @@ STATUS_OF_EVENT = {
     "pmsuspended": VmStatus.SUSPENDED,
 }
 # While a job holds the VM in these, only the job (or the end of the run) moves it.
-HELD_BY_JOBS = (VmStatus.IMAGE_LOCKED,)
+# (A migrating VM's domain stops on one host and starts on another: the
+# migration job says where it ends up.)
+HELD_BY_JOBS = (VmStatus.IMAGE_LOCKED, VmStatus.MIGRATING)
 EXTERNAL_OS = "other"
 
 

@@ -9,10 +9,9 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
 from core.errors import PermissionDenied, PortalError
-from vms.choices import VmStatus
 from vms.forms import EditForm
 from vms.permissions import vm_require
-from vms.services.edit import EDITABLE_FIELDS, vm_edit
+from vms.services.edit import EDITABLE_DOWN, EDITABLE_RUNNING, vm_edit, vm_settings
 from vms.views.jobs import refused
 from vms.views.pages import _form_errors, _visible_vm
 
@@ -25,17 +24,36 @@ def vm_edit_page(request, pk: int):
     except PermissionDenied as error:
         refused(request, error)
         return redirect("vms:vm-detail", vm.pk)
-    form = EditForm(request.POST or None, initial={name: getattr(vm, name) for name in EDITABLE_FIELDS})
+    # What it will be: its settings with the changes waiting for its next start.
+    form = EditForm(request.POST or None, initial=vm_settings(vm))
     if request.method == "POST" and form.is_valid():
         # An empty optional field keeps the VM's value (as an absent field of a PATCH does).
         changes = {name: value for name, value in form.cleaned_data.items() if value is not None}
         try:
-            vm_edit(vm=vm, user=request.user, changes=changes)
+            vm, job = vm_edit(vm=vm, user=request.user, changes=changes)
         except ValidationError as error:
             _form_errors(form, error)
         except PortalError as error:
             form.add_error(None, error.detail)
         else:
-            messages.success(request, f"VM {vm.name} saved.")
+            messages.success(request, _saved_message(vm, job))
             return redirect("vms:vm-detail", vm.pk)
-    return render(request, "vms/vm_edit.html", {"vm": vm, "form": form, "editable": vm.status == VmStatus.DOWN})
+    return render(request, "vms/vm_edit.html", {
+        "vm": vm, "form": form, "editable": vm.status in EDITABLE_DOWN + EDITABLE_RUNNING,
+        "running": vm.status in EDITABLE_RUNNING, "running_body": _running_note(vm),
+    })
+
+
+def _running_note(vm) -> str:
+    return (f"Memory grows live up to {vm.max_memory_mb or vm.memory_mb} MiB and vCPUs change live by whole "
+            f"sockets up to {vm.max_vcpus or vm.vcpus}. Name, description and guaranteed memory change at once; "
+            "everything else is kept as pending and applied at its next start.")
+
+
+def _saved_message(vm, job) -> str:
+    parts = [f"VM {vm.name} saved."]
+    if job is not None:
+        parts.append("Memory and vCPUs are changing live (see the job).")
+    if vm.next_run:
+        parts.append(f"{len(vm.next_run)} change{'s' if len(vm.next_run) != 1 else ''} wait for its next start.")
+    return " ".join(parts)

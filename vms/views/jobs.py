@@ -1,6 +1,8 @@
 """How a VM page's job button answers: the VM action's permission, the
 service, then back to the VM page with what happened. Shared by the VM's own
-actions, its disks' and its snapshots'; the job's bar then moves by itself."""
+actions, its disks' and its snapshots'; the job's bar then moves by itself.
+A change that needs no job (detaching a disk) answers the same way with the
+service's own sentence."""
 
 from __future__ import annotations
 
@@ -33,4 +35,16 @@ def vm_job_answer(request, vm: Vm, action: str, start: Callable[[], Job]):
         refused(request, error)
     else:
         started(request, job)
+    return redirect("vms:vm-detail", vm.pk)
+
+
+def vm_change_answer(request, vm: Vm, action: str, change: Callable[[], str]):
+    """vm_job_answer for a change done at once: ``change`` says what it did."""
+    try:
+        vm_require(request.user, action, vm)
+        done = change()
+    except (PortalError, ValidationError) as error:
+        refused(request, error)
+    else:
+        messages.success(request, done)
     return redirect("vms:vm-detail", vm.pk)

@@ -4,24 +4,54 @@ before putting the host into maintenance."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 from django.urls import reverse
 
 from inventory.actions import ObjectAction
 from inventory.choices import HostStatus
 from inventory.models import Host
 from inventory.selectors import hosts_visible_to
-from vms.services.maintenance import maintenance_plan, maintenance_plan_may_view
+from core.errors import PortalError
+from vms.services.maintenance import host_maintenance, maintenance_cancel, maintenance_plan, maintenance_plan_may_view
+
+
+def _administered_host(request, pk: int) -> Host:
+    host = get_object_or_404(hosts_visible_to(request.user).select_related("cluster"), pk=pk)
+    if not maintenance_plan_may_view(request.user, host):
+        raise PermissionDenied(f"You may not manage the maintenance of host {host.name}.")
+    return host
 
 
 @login_required
 def host_maintenance_plan(request, pk: int):
-    host = get_object_or_404(hosts_visible_to(request.user).select_related("cluster"), pk=pk)
-    if not maintenance_plan_may_view(request.user, host):
-        raise PermissionDenied(f"You may not plan maintenance of host {host.name}.")
-    return render(request, "vms/host_maintenance_plan.html", {"host": host, "plan": maintenance_plan(host)})
+    host = _administered_host(request, pk)
+    return render(request, "vms/host_maintenance_plan.html", {
+        "host": host, "plan": maintenance_plan(host),
+        "may_enter": host.status == HostStatus.UP,
+        "may_cancel": host.status == HostStatus.PREPARING_FOR_MAINTENANCE,
+    })
+
+
+@login_required
+@require_POST
+def host_maintenance_page(request, pk: int, cancel: bool = False):
+    """The plan page's buttons: enter maintenance, or cancel back to up."""
+    host = _administered_host(request, pk)
+    try:
+        if cancel:
+            maintenance_cancel(host=host, user=request.user)
+            messages.info(request, f"Host {host.name} is up again.")
+        else:
+            _plan, jobs = host_maintenance(host=host, user=request.user)
+            messages.info(request, f"Host {host.name} is preparing for maintenance: {len(jobs)} migration(s) "
+                                   "started; the others follow.")
+    except PortalError as error:
+        messages.error(request, error.detail)
+    return redirect("vms-hosts:maintenance-plan", host.pk)
 
 
 # A plan is worth reading for a host that runs VMs or is being emptied.

@@ -33,11 +33,12 @@ from vms import selectors
 from vms.choices import OsFamily, VmStatus
 from vms.filters import VmFilterSet
 from vms.forms import RunOnceForm
-from vms.models import OperatingSystem, Vm
+from vms.models import OperatingSystem, Vm, VmInitialization
 from vms.services import lifecycle
 from vms.permissions import vm_may, vm_require
 from vms.services.screenshot import vm_screenshot_png, vm_shows_screen
-from vms.views.disks import disk_rows
+from vms.services.edit import EDITABLE_DOWN, EDITABLE_RUNNING, next_run_changes
+from vms.views.disks import disk_rows, disk_tools
 from vms.views.jobs import refused, started
 from vms.views.wizard import clusters_for_new_vms
 
@@ -46,8 +47,8 @@ PAGE_SIZE = 50
 # carry JSON (placement verdicts, NUMA cells) that decoding would make the
 # page's biggest cost, 50 rows at a time.
 VM_ROW_RELATED = ("cluster", "host", "os_type", "owner")
-VM_ROW_FIELDS = ("name", "description", "status", "status_reason", "origin", "memory_mb", "cpu_sockets", "cpu_cores",
-                 "cpu_threads", "cluster__name", "host__name", "os_type__name", "owner__username")
+VM_ROW_FIELDS = ("name", "description", "status", "status_reason", "origin", "console", "run_once", "memory_mb",
+                 "cpu_sockets", "cpu_cores", "cpu_threads", "cluster__name", "host__name", "os_type__name", "owner__username")
 THUMBNAIL_WIDTH = 320
 SCREEN_REFRESH_SECONDS = 5
 
@@ -155,6 +156,7 @@ def vm_detail(request, pk: int):
     return render(request, "vms/vm_detail.html", {
         "vm": vm,
         "disks": disk_rows(request, vm),
+        "disk_tools": disk_tools(request, vm),
         "nics": vm.nics.select_related("network"),
         "events": events_visible_to(request.user).filter(target_type=content_type, target_id=str(vm.pk))[:20],
         "active_job": jobs_visible_to(request.user).filter(
@@ -162,7 +164,8 @@ def vm_detail(request, pk: int):
         "actions": [a for a in actions if a.name != "delete"],
         "may_delete": any(a.name == "delete" for a in actions),
         "may_run_once": vm.status in lifecycle.STARTABLE and vm_may(request.user, "run_once", vm),
-        "may_edit": vm.status == VmStatus.DOWN and vm_may(request.user, "edit", vm),
+        "may_edit": vm.status in EDITABLE_DOWN + EDITABLE_RUNNING and vm_may(request.user, "edit", vm),
+        "next_run": next_run_changes(vm),
         # A job holds the VM: say so rather than "no action fits".
         "disks_locked": vm.status == VmStatus.IMAGE_LOCKED,
         "placement_rows": _placement_rows(vm),
@@ -170,6 +173,7 @@ def vm_detail(request, pk: int):
         "may_see_screen": vm_may(request.user, "screenshot", vm),
         "screen_refresh": SCREEN_REFRESH_SECONDS,
         "windows": vm.os_type.family == OsFamily.WINDOWS,
+        "first_boot": VmInitialization.objects.filter(vm=vm).first(),
     })
 
 

@@ -1,7 +1,8 @@
 """The template pages: the list, a template's page, and making one from a VM
 that is down (the VM page's "Make template" link leads there, shown when
-``make_template_allowed`` says so). Each calls vms/services/templates.py,
-which holds the rules and who may do what."""
+``make_template_allowed`` says so) or from an uploaded disk image (the images'
+"Make template" links and the list's "From image" lead there). Each calls
+vms/services/templates.py, which holds the rules and who may do what."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from core.errors import PermissionDenied, PortalError
+from inventory.selectors import images_visible_to
 from vms import selectors
-from vms.forms import TemplateForm
+from vms.forms import TemplateForm, TemplateFromImageForm
 from vms.models import Vm
 from vms.services.from_template import vms_made_from
 from vms.services.templates import (
-    TEMPLATE_FROM, template_create_from_vm, template_delete, template_may_create, template_may_delete,
-    template_thin_users_refusal, templates_visible_to,
+    TEMPLATE_FROM, template_create_from_image, template_create_from_vm, template_delete, template_may_create,
+    template_may_create_from_image, template_may_delete, template_thin_users_refusal, templates_visible_to,
 )
 
 
@@ -36,7 +38,8 @@ def template_list(request):
 @login_required
 def template_detail(request, pk: int):
     visible = templates_visible_to(request.user)
-    template = get_object_or_404(visible.select_related("created_from_vm", "created_by"), pk=pk)
+    template = get_object_or_404(
+        visible.select_related("created_from_vm", "created_from_image__storage_domain", "created_by"), pk=pk)
     base = template.base_template or template
     versions = visible.filter(pk=base.pk) | visible.filter(base_template=base)
     refusal = template_thin_users_refusal(template)
@@ -86,3 +89,32 @@ def vm_make_template(request, pk: int):
     return render(request, "vms/template_make.html", {
         "vm": vm, "form": form, "allowed": make_template_allowed(request.user, vm),
     })
+
+
+@login_required
+def template_from_image(request):
+    """Make a template of an uploaded disk image (``?image=`` chooses it)."""
+    images = images_visible_to(request.user)
+    given = (request.POST or request.GET).get("image", "")
+    chosen = images.filter(pk=given).first() if given.isdigit() else None
+    # The image's own domain first: the copy then stays where the image is.
+    form = TemplateFromImageForm(request.POST or None, initial={"image": chosen, "storage_domain": chosen and
+                                                                chosen.storage_domain},
+                                 data_center=chosen.storage_domain.data_center if chosen else None)
+    form.fields["image"].queryset = form.fields["image"].queryset.filter(pk__in=images.values("pk"))
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        image = data.pop("image")
+        try:
+            if not template_may_create_from_image(request.user, image):
+                raise PermissionDenied(f"You may not make a template of image {image.name}.")
+            template, job = template_create_from_image(image=image, user=request.user, **data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        except PortalError as error:
+            form.add_error(None, error.detail)
+        else:
+            messages.info(request, f"{job.title}: job #{job.pk} started; the template is locked until the image "
+                                   "is converted.")
+            return redirect("templates:template-detail", template.pk)
+    return render(request, "vms/template_from_image.html", {"form": form, "image": chosen})

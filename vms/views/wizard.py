@@ -34,6 +34,7 @@ from vms.forms import (
     BasicsForm,
     DiskFormSet,
     FinishForm,
+    InitializationForm,
     NicFormSet,
     ProfileForm,
     SizingForm,
@@ -48,6 +49,7 @@ from vms.models import OperatingSystem, Template, vcpu_count
 from vms.policy import PROFILE_EFFECTS
 from vms.selectors import instance_types, operating_systems
 from vms.services.from_template import template_latest
+from vms.services.initialization import InitializationRequest, timezones
 from vms.services.lifecycle import vm_create
 from vms.services.placement import cluster_largest_host, placement_preview
 from vms.services.requests import DiskRequest, NicRequest, VmRequest, vm_request_clean
@@ -66,7 +68,7 @@ STEPS = (
     Step(2, "Memory and CPUs", ("sizing",)),
     Step(3, "Optimization", ("profile",)),
     Step(4, "Disks and network", ("disks", "nics")),
-    Step(5, "Console and summary", ("finish",)),
+    Step(5, "Console and summary", ("finish", "init")),
 )
 LAST = len(STEPS)
 # Where each field of a VmRequest is asked, so a refusal lands on its step.
@@ -74,7 +76,7 @@ FIELD_STEPS = {
     "name": 1, "description": 1, "cluster": 1, "os_type": 1, "template": 1, "provisioning": 1,
     "clone_allocation": 1,
     "instance_type": 2, "memory_mb": 2, "memory_guaranteed_mb": 2, "cpu_sockets": 2, "cpu_cores": 2,
-    "cpu_threads": 2, "optimization": 3, "disks": 4, "nics": 4, "console": 5, "host": 5,
+    "cpu_threads": 2, "optimization": 3, "disks": 4, "nics": 4, "console": 5, "host": 5, "initialization": 5,
 }
 # Posted with every step but never carried along as an answer.
 NOT_CARRIED = {"csrfmiddlewaretoken", "wizard-action", "wizard-step", "wizard-reached", "os_search"}
@@ -235,9 +237,23 @@ class Wizard:
         return FinishForm(*self._data("finish"), prefix="finish", hosts=self.hosts, initial={
             "console": ConsoleType.NONE if headless else console, "host": None, "start": True})
 
+    @cached_property
+    def init(self) -> InitializationForm:
+        # Bound with step 5: a browser posts nothing for an unticked box and may
+        # leave the section's empty fields out, and nothing is a valid answer.
+        return InitializationForm(*(self._data("init") or self._data("finish")), prefix="init")
+
+    def initialization(self) -> InitializationRequest | None:
+        """The First boot section's answers, when personalising is ticked."""
+        answers = self.init.cleaned_data if self.init.is_bound and self.init.is_valid() else {}
+        if not answers.get("personalise"):
+            return None
+        return InitializationRequest(**{name: answers[name] for name in (
+            "hostname", "user_name", "password", "ssh_authorized_keys", "timezone", "custom_script")})
+
     def forms_of(self, number: int) -> list:
         return {1: [self.basics], 2: [self.sizing], 3: [self.profile], 4: [self.disks, self.nics],
-                5: [self.finish]}[number]
+                5: [self.finish, self.init]}[number]
 
     # ---- checking ----
 
@@ -276,7 +292,8 @@ class Wizard:
             )
         if upto >= 5:
             finish = self.finish.cleaned_data if self.finish.is_bound else self.finish.initial
-            fields.update({"console": finish["console"], "host": finish["host"], "start": finish["start"]})
+            fields.update({"console": finish["console"], "host": finish["host"], "start": finish["start"],
+                           "initialization": self.initialization()})
         return VmRequest(**fields)
 
     def check(self, upto: int) -> int | None:
@@ -390,9 +407,10 @@ def _render(request, wizard: Wizard, number: int):
     context = {
         "wizard": wizard, "steps": STEPS, "step": step, "number": number, "last": LAST,
         "carried": wizard.carried(number), "no_clusters": not wizard.clusters.exists(),
-        "step_errors": [message for field, message in loose if field not in ROW_FIELDS],
+        "step_errors": [message for field, message in loose if field not in (*ROW_FIELDS, "initialization")],
         "disk_errors": [message for field, message in loose if field == "disks"],
         "nic_errors": [message for field, message in loose if field == "nics"],
+        "init_errors": [message for field, message in loose if field == "initialization"],
     }
     if number == 1:
         context["no_os"] = not OperatingSystem.objects.exists()
@@ -412,6 +430,7 @@ def _render(request, wizard: Wizard, number: int):
         context["headless"] = wizard.optimization == Optimization.HIGH_PERFORMANCE
         context["headless_disabled"] = [ConsoleType.VNC, ConsoleType.SPICE]
         context["summary"] = wizard_summary(wizard, request.user)
+        context["timezones"] = sorted(timezones())
     return render(request, "vms/wizard.html", context)
 
 

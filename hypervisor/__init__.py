@@ -43,7 +43,7 @@ from hypervisor.errors import (
 )
 from hypervisor.events import DomainEvent, LifecycleListener, listen_lifecycle
 from hypervisor.host import read_host_info, usable_cpu_models
-from hypervisor.hotplug import plug_memory, set_vcpus
+from hypervisor.hotplug import HOTPLUG_BUSES, attach_disk_live, plug_memory, set_vcpus
 from hypervisor.specs import (
     CpuTopology,
     DiskSpec,
@@ -104,7 +104,7 @@ __all__ = [
     "upload_volume", "volume_by_path", "volume_chain",
     "ConsoleAddress", "domain_console_address", "graphics_password_protected", "set_graphics_password",
     "domain_screenshot_png", "domain_state_reason", "domain_summary",
-    "domain_xml_inactive",
+    "domain_xml_inactive", "HOTPLUG_BUSES", "attach_disk_live",
     "reboot_domain", "resume_domain", "run_domain_once", "shutdown_domain", "suspend_domain",
     "PORTAL_NS",
     "Capabilities",

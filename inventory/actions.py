@@ -12,6 +12,7 @@ from django.db.models import Model
 from django.urls import reverse
 
 from core.permissions import has_permission
+from inventory.choices import HostStatus
 from inventory.models import Host, Network, StorageDomain
 from inventory.services import network as network_service
 from inventory.services import storage as storage_service
@@ -45,6 +46,10 @@ def _host_actions(host: Host) -> list[ObjectAction]:
         actions.append(ObjectAction("Activate", reverse("inventory:host-activate", args=[host.pk]), "pf-m-primary"))
     if host.pm_address:
         actions.append(ObjectAction("Test power management", reverse("inventory:host-power-test", args=[host.pk])))
+    if host.status == HostStatus.NON_RESPONSIVE:
+        # Without power management this is the only way its VMs are ever restarted elsewhere.
+        actions.append(ObjectAction("Confirm host has been rebooted",
+                                    reverse("inventory:host-confirm-rebooted", args=[host.pk]), "pf-m-danger"))
     return actions
 
 

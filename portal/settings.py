@@ -146,6 +146,10 @@ HOST_CHECK_INTERVAL_SECONDS = config.read_seconds("HOST_CHECK_INTERVAL_SECONDS",
 STORAGE_REFRESH_INTERVAL_SECONDS = config.read_seconds("STORAGE_REFRESH_INTERVAL_SECONDS", 60)
 # Catches VM state changes whose libvirt event was missed (the watcher delivers the rest at once).
 VM_RECONCILE_INTERVAL_SECONDS = config.read_seconds("VM_RECONCILE_INTERVAL_SECONDS", 30)
+# A non responsive host with power management is fenced (power-cycled through its
+# BMC) after this long, and at most once per FENCE_QUIET_SECONDS (oVirt's quiet time).
+FENCE_GRACE_SECONDS = config.read_seconds("FENCE_GRACE_SECONDS", 60)
+FENCE_QUIET_SECONDS = config.read_seconds("FENCE_QUIET_SECONDS", 180)
 # How often each cluster's balancer takes one step (its scheduling policy's; oVirt: every minute).
 BALANCE_INTERVAL_SECONDS = config.read_seconds("BALANCE_INTERVAL_SECONDS", 60)
 # How long the password in a downloaded remote-viewer (.vv) file opens the VM's console.

@@ -11,6 +11,7 @@ class VmsConfig(AppConfig):
         from inventory import capacity
         from inventory.actions import register_action_source
         from inventory.models import Cluster, Host
+        from inventory.services.fencing import register_host_fenced_handler
         from inventory.watcher import register_domain_event_handler
         from vms import selectors
         from vms.views.maintenance import balance_actions, maintenance_plan_actions
@@ -21,6 +22,13 @@ class VmsConfig(AppConfig):
         register_domain_event_handler(_vm_sync_event)
         register_action_source(Host, maintenance_plan_actions)
         register_action_source(Cluster, balance_actions)
+        register_host_fenced_handler(_vms_host_dead)
+
+
+def _vms_host_dead(host, why: str) -> None:
+    from vms.services.ha import vms_host_dead
+
+    vms_host_dead(host, why)
 
 
 def _vm_sync_event(event) -> None:

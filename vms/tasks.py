@@ -83,8 +83,8 @@ def vm_disk_remove_task(run: JobRun, disk_id: int) -> None:
 
 
 @job_task(name="vm.disk_add", on_failure=disks.disk_add_failed)
-def vm_disk_add_task(run: JobRun, disk_id: int) -> None:
-    disks.disk_add_run(run, disk_id)
+def vm_disk_add_task(run: JobRun, disk_id: int, live: bool = False) -> None:
+    disks.disk_add_run(run, disk_id, live)
 
 
 @job_task(name="vm.disk_move", on_failure=disks.disk_failed)

@@ -27,6 +27,7 @@ from hypervisor.domains import (
 )
 from hypervisor.screenshot import domain_screenshot_png
 from hypervisor.consoles import ConsoleAddress, domain_console_address, graphics_password_protected, set_graphics_password
+from hypervisor.sealing import SEAL_OPERATIONS, CannotSeal, NotInspectable, SealOperation, SealReport, seal_volumes
 from hypervisor.snapshots import SnapshotInfo, create_snapshot, delete_snapshot, list_snapshots, revert_snapshot
 from hypervisor.errors import (
     Conflict,
@@ -43,7 +44,7 @@ from hypervisor.errors import (
 )
 from hypervisor.events import DomainEvent, LifecycleListener, listen_lifecycle
 from hypervisor.host import read_host_info, usable_cpu_models
-from hypervisor.hotplug import plug_memory, set_vcpus
+from hypervisor.hotplug import HOTPLUG_BUSES, attach_disk_live, plug_memory, set_vcpus
 from hypervisor.specs import (
     CpuTopology,
     DiskSpec,
@@ -92,6 +93,7 @@ from hypervisor.volumes import (
 )
 
 __all__ = [
+    "SEAL_OPERATIONS", "CannotSeal", "NotInspectable", "SealOperation", "SealReport", "seal_volumes",
     "SnapshotInfo", "create_snapshot", "delete_snapshot", "list_snapshots", "revert_snapshot",
     "usable_cpu_models",
     "plug_memory", "set_vcpus",
@@ -104,7 +106,7 @@ __all__ = [
     "upload_volume", "volume_by_path", "volume_chain",
     "ConsoleAddress", "domain_console_address", "graphics_password_protected", "set_graphics_password",
     "domain_screenshot_png", "domain_state_reason", "domain_summary",
-    "domain_xml_inactive",
+    "domain_xml_inactive", "HOTPLUG_BUSES", "attach_disk_live",
     "reboot_domain", "resume_domain", "run_domain_once", "shutdown_domain", "suspend_domain",
     "PORTAL_NS",
     "Capabilities",

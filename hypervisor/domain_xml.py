@@ -239,6 +239,13 @@ def _build_devices(root: etree._Element, spec: DomainSpec) -> None:
         _text(rng, "backend", "/dev/urandom", model="random")
 
 
+def build_disk_xml(disk: DiskSpec) -> str:
+    """One <disk> element on its own, for hot-plugging it (attachDeviceFlags)."""
+    holder = etree.Element("devices")
+    _build_disk(holder, disk)
+    return etree.tostring(holder[0], encoding="unicode")
+
+
 def _build_disk(devices: etree._Element, disk: DiskSpec) -> None:
     element = etree.SubElement(devices, "disk", type="file", device=disk.device)
     driver = etree.SubElement(element, "driver", name="qemu", type=disk.format)

@@ -12,6 +12,7 @@ from django.db.models import Model
 from django.urls import reverse
 
 from core.permissions import has_permission
+from inventory.choices import HostStatus
 from inventory.models import Host, Network, StorageDomain
 from inventory.services import network as network_service
 from inventory.services import storage as storage_service
@@ -26,26 +27,29 @@ class ObjectAction:
     post: bool = True  # a form posting to url (it changes something), else a link to a page that asks first
 
 
-# Buttons that higher apps add to a host's page (the vms app: the maintenance
-# plan), each a function of the host giving its actions for an admin of it.
-HostActionSource = Callable[[Host], list[ObjectAction]]
-_host_action_sources: list[HostActionSource] = []
+# Buttons that higher apps add to an object's page (the vms app: a host's
+# maintenance plan, a cluster's balancer), each a function of the object giving
+# its actions for an admin of it.
+ActionSource = Callable[[Model], list[ObjectAction]]
+_action_sources: list[tuple[type[Model], ActionSource]] = []
 
 
-def register_host_action_source(source: HostActionSource) -> None:
-    _host_action_sources.append(source)
+def register_action_source(model: type[Model], source: ActionSource) -> None:
+    _action_sources.append((model, source))
 
 
 def _host_actions(host: Host) -> list[ObjectAction]:
     actions = []
-    for source in _host_action_sources:
-        actions += source(host)
     if host.status not in STATES_THAT_REFUSE_REFRESH:
         actions.append(ObjectAction("Refresh", reverse("inventory:host-refresh", args=[host.pk])))
     if host.status in ACTIVATABLE_STATES:
         actions.append(ObjectAction("Activate", reverse("inventory:host-activate", args=[host.pk]), "pf-m-primary"))
     if host.pm_address:
         actions.append(ObjectAction("Test power management", reverse("inventory:host-power-test", args=[host.pk])))
+    if host.status == HostStatus.NON_RESPONSIVE:
+        # Without power management this is the only way its VMs are ever restarted elsewhere.
+        actions.append(ObjectAction("Confirm host has been rebooted",
+                                    reverse("inventory:host-confirm-rebooted", args=[host.pk]), "pf-m-danger"))
     return actions
 
 
@@ -71,6 +75,9 @@ def object_actions(user, kind: str, obj: Model) -> list[ObjectAction]:
             actions += _attachment_actions(obj, "storagedomain", storage_service)
         elif isinstance(obj, Network):
             actions += _attachment_actions(obj, "network", network_service)
+        for model, source in _action_sources:
+            if isinstance(obj, model):
+                actions += source(obj)
     if has_permission(user, "delete", obj):
         actions.append(ObjectAction("Remove", reverse("inventory:object-remove", args=[kind, obj.pk]),
                                     "pf-m-link pf-m-danger", post=False))

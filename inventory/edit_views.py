@@ -22,6 +22,7 @@ from core.permissions import require_permission
 from inventory import forms, selectors, services
 from inventory.services.images import image_remove as image_remove_service
 from inventory.services.images import image_upload as image_upload_service
+from inventory.services.fencing import host_confirm_rebooted as host_confirm_rebooted_service
 from inventory.services.power import host_power_test as host_power_test_service
 from inventory.uploads import upload_handlers_for, uploaded_file_path
 
@@ -134,6 +135,22 @@ def host_power_test(request, pk: int):
         messages.error(request, f"Power management test failed: {error.detail}")
     else:
         messages.success(request, f"The BMC answers: power is {status}.")
+    return redirect("inventory:host-detail", pk)
+
+
+@login_required
+@require_POST
+def host_confirm_rebooted(request, pk: int):
+    """oVirt's "Confirm 'Host has been rebooted'", for a lost host without working power management."""
+    host = get_object_or_404(selectors.hosts_visible_to(request.user), pk=pk)
+    try:
+        require_permission(request.user, "change", host)
+        host_confirm_rebooted_service(host=host, user=request.user)
+    except PortalError as error:
+        messages.error(request, error.detail)
+    else:
+        messages.warning(request, f"Host {host.name} confirmed rebooted: its VMs are down, the highly available "
+                                  "ones start elsewhere.")
     return redirect("inventory:host-detail", pk)
 
 

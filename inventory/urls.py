@@ -24,6 +24,7 @@ urlpatterns = [
     path("hosts/<int:pk>/refresh/", edit_views.host_refresh, name="host-refresh"),
     path("hosts/<int:pk>/activate/", edit_views.host_activate, name="host-activate"),
     path("hosts/<int:pk>/power-test/", edit_views.host_power_test, name="host-power-test"),
+    path("hosts/<int:pk>/confirm-rebooted/", edit_views.host_confirm_rebooted, name="host-confirm-rebooted"),
     path("storage/<int:pk>/attach/", edit_views.storage_attach, name="storagedomain-attach"),
     path("storage/<int:pk>/detach/", edit_views.storage_detach, name="storagedomain-detach"),
     path("networks/<int:pk>/attach/", edit_views.network_attach, name="network-attach"),

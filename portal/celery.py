@@ -1,4 +1,4 @@
-"""The Celery app and its periodic tasks (host checks, storage refresh, VM reconcile, evacuations)."""
+"""The Celery app and its periodic tasks (host checks, storage refresh, VM reconcile, evacuations, balancing)."""
 
 import os
 
@@ -27,6 +27,9 @@ def schedule_periodic_tasks(sender, **kwargs):
     sender.add_periodic_task(
         settings.VM_RECONCILE_INTERVAL_SECONDS, sender.signature("hosts.maintenance_resume"),
         name="resume evacuations",
+    )
+    sender.add_periodic_task(
+        settings.BALANCE_INTERVAL_SECONDS, sender.signature("clusters.balance"), name="balance clusters"
     )
     sender.add_periodic_task(
         settings.STORAGE_REFRESH_INTERVAL_SECONDS, sender.signature("storagedomains.refresh"),

@@ -139,13 +139,19 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # delay noticing that a host stopped answering.
 CELERY_TASK_ROUTES = {
     name: {"queue": "monitor"}
-    for name in ("hosts.check", "storagedomains.refresh", "vms.reconcile", "hosts.maintenance_resume")
+    for name in ("hosts.check", "storagedomains.refresh", "vms.reconcile", "hosts.maintenance_resume", "clusters.balance")
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 HOST_CHECK_INTERVAL_SECONDS = config.read_seconds("HOST_CHECK_INTERVAL_SECONDS", 15)
 STORAGE_REFRESH_INTERVAL_SECONDS = config.read_seconds("STORAGE_REFRESH_INTERVAL_SECONDS", 60)
 # Catches VM state changes whose libvirt event was missed (the watcher delivers the rest at once).
 VM_RECONCILE_INTERVAL_SECONDS = config.read_seconds("VM_RECONCILE_INTERVAL_SECONDS", 30)
+# A non responsive host with power management is fenced (power-cycled through its
+# BMC) after this long, and at most once per FENCE_QUIET_SECONDS (oVirt's quiet time).
+FENCE_GRACE_SECONDS = config.read_seconds("FENCE_GRACE_SECONDS", 60)
+FENCE_QUIET_SECONDS = config.read_seconds("FENCE_QUIET_SECONDS", 180)
+# How often each cluster's balancer takes one step (its scheduling policy's; oVirt: every minute).
+BALANCE_INTERVAL_SECONDS = config.read_seconds("BALANCE_INTERVAL_SECONDS", 60)
 # How long the password in a downloaded remote-viewer (.vv) file opens the VM's console.
 CONSOLE_CLIENT_PASSWORD_SECONDS = config.read_seconds("CONSOLE_CLIENT_PASSWORD_SECONDS", 120)
 # A VM's snapshot chain deeper than this is shown with a warning (each level slows its qcow2 disks).

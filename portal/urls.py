@@ -16,5 +16,6 @@ urlpatterns = [
     path("vms/", include("vms.urls")),
     path("templates/", include("vms.template_urls")),
     path("hosts/", include("vms.host_urls")),
+    path("clusters/", include("vms.cluster_urls")),
     path("", include("inventory.urls")),
 ]

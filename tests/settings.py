@@ -8,6 +8,7 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("HOST_CHECK_INTERVAL_SECONDS", "3600")
 os.environ.setdefault("STORAGE_REFRESH_INTERVAL_SECONDS", "3600")
 os.environ.setdefault("VM_RECONCILE_INTERVAL_SECONDS", "3600")
+os.environ.setdefault("BALANCE_INTERVAL_SECONDS", "3600")
 if "CONSOLE_PROXY_URL" not in os.environ:
     # The console proxy of this run (tests/consoles/conftest.py starts it there),
     # to which the test daphne relays /websockify: never a running portal's 6080.

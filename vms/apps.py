@@ -9,16 +9,26 @@ class VmsConfig(AppConfig):
 
     def ready(self) -> None:
         from inventory import capacity
-        from inventory.actions import register_host_action_source
+        from inventory.actions import register_action_source
+        from inventory.models import Cluster, Host
+        from inventory.services.fencing import register_host_fenced_handler
         from inventory.watcher import register_domain_event_handler
         from vms import selectors
-        from vms.views.maintenance import maintenance_plan_actions
+        from vms.views.maintenance import balance_actions, maintenance_plan_actions
 
         capacity.register_commitment_source(selectors.clusters_commitment)
         capacity.register_host_commitment_source(selectors.hosts_commitment)
         capacity.register_host_workload_source(selectors.host_workloads)
         register_domain_event_handler(_vm_sync_event)
-        register_host_action_source(maintenance_plan_actions)
+        register_action_source(Host, maintenance_plan_actions)
+        register_action_source(Cluster, balance_actions)
+        register_host_fenced_handler(_vms_host_dead)
+
+
+def _vms_host_dead(host, why: str) -> None:
+    from vms.services.ha import vms_host_dead
+
+    vms_host_dead(host, why)
 
 
 def _vm_sync_event(event) -> None:

@@ -43,6 +43,7 @@ class Evacuee:
     name: str
     demand: VmDemand
     migratable: bool  # live migration allowed (high_performance VMs are not)
+    host_id: int | None = None  # where it runs (the balancer groups by it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,14 +110,14 @@ def plan_evacuation(
                                     f"high_performance VMs are not live-migrated; stop it first ({where})",
                                     placement.host_id, placement.host_name))
             if placement.host_id is not None:
-                targets[placement.host_id] = _with(targets[placement.host_id], vm.demand)
+                targets[placement.host_id] = host_with_vm(targets[placement.host_id], vm.demand)
             continue
         if placement.host_id is None:
             blockers.append(Blocker(vm.id, vm.name, BlockerKind.NO_ROOM, _refusals(placement)))
             continue
         moves.append(Move(vm.id, vm.name, placement.host_id, placement.host_name, vm.demand.memory_mb,
                           placement.summary))
-        targets[placement.host_id] = _with(targets[placement.host_id], vm.demand)
+        targets[placement.host_id] = host_with_vm(targets[placement.host_id], vm.demand)
     memory = sum(move.memory_mb for move in moves)
     return EvacuationPlan(host_id, tuple(moves), tuple(blockers), memory,
                           _estimated_seconds([move.memory_mb for move in moves], bandwidth_mib_s))
@@ -130,7 +131,7 @@ def _refusals(placement: Placement, shown: int = 3) -> str:
         "no other host in the cluster"
 
 
-def _with(host: HostCandidate, vm: VmDemand) -> HostCandidate:
+def host_with_vm(host: HostCandidate, vm: VmDemand) -> HostCandidate:
     """The host as it will be once the VM has arrived."""
     return replace(
         host,

@@ -26,6 +26,7 @@ from vms.choices import (DISK_ALLOCATION_CHOICES, BootDevice, ConsoleType, DiskA
 from vms.models import InstanceType, OperatingSystem, Template, Vm, VmSnapshot
 from vms.services.requests import DEVICES_MAX, MAC_INPUT_MAX, NAME_MAX
 from vms.services.initialization import CUSTOM_SCRIPT_MAX, HOSTNAME_MAX, KEYS_TEXT_MAX, PASSWORD_MAX, USER_NAME_MAX
+from vms.services.sealing import seal_by_default
 from vms.services.snapshots import WITH_MEMORY
 
 GIB = 1024**3
@@ -384,9 +385,19 @@ class TemplateForm(forms.Form):
         help_text="Make it a new version of this template (empty: a new base template).",
     )
     version_name = forms.CharField(max_length=64, required=False, help_text="The version's name, for a version.")
+    seal = forms.NullBooleanField(
+        required=False, widget=forms.NullBooleanSelect,
+        help_text="Remove the machine identity from the copies with virt-sysprep (hostname, machine-id, SSH host "
+                  "keys, persistent net rules, logs, shell history). Empty: as the OS type says, on for Linux.",
+    )
 
     def __init__(self, *args, vm: Vm | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["seal"].widget.choices = [
+            ("unknown", "As the OS type says" if vm is None else
+             f"As the OS type says ({'seal' if seal_by_default(vm.os_type) else 'do not seal'} "
+             f"for {vm.os_type.name})"),
+            ("true", "Seal"), ("false", "Do not seal")]
         if vm is not None:  # the page offers the VM's data center's choices only
             self.fields["storage_domain"].queryset = data_domains_of(vm.cluster).filter(
                 status=StorageDomainStatus.ACTIVE)
@@ -419,6 +430,9 @@ class TemplateFromImageForm(TemplateForm):
 
     def __init__(self, *args, data_center=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # An uploaded image is taken as it is (cloud images come sealed) unless sealing is asked for.
+        self.fields["seal"].widget.choices = [
+            ("unknown", "As for an image: do not seal"), ("true", "Seal"), ("false", "Do not seal")]
         self.fields["image"].label_from_instance = (
             lambda image: f"{image.name} ({image.format}, {image.storage_domain.name})")
         self.fields["image"].queryset = self.fields["image"].queryset.select_related("storage_domain")

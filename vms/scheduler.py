@@ -245,6 +245,12 @@ def _loads(vm: VmDemand, rules: ClusterRules):
     return loads
 
 
+def host_load(host: HostCandidate, rules: ClusterRules) -> float:
+    """The host's load now, in %: the larger of its committed memory as a
+    share of the memory allowed and its CPU load (the balancer's measure)."""
+    return _loads(VmDemand(memory_mb=0, memory_guaranteed_mb=0, vcpus=0), rules)(host)[2]
+
+
 def _none(vm: VmDemand, rules: ClusterRules):
     return lambda host: (0.0, "fits; hosts are taken in name order")
 

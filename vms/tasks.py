@@ -4,7 +4,7 @@ Services name them ("vm.start") in job_create and never import this module."""
 from celery import shared_task
 
 from core.jobs import JobRun, job_task
-from vms.services import disks, edit, lifecycle, maintenance, migration, snapshots, sync, templates
+from vms.services import balancing, disks, edit, lifecycle, maintenance, migration, snapshots, sync, templates
 
 
 @job_task(name="vm.create", on_failure=lifecycle.vm_create_failed)
@@ -83,8 +83,8 @@ def vm_disk_remove_task(run: JobRun, disk_id: int) -> None:
 
 
 @job_task(name="vm.disk_add", on_failure=disks.disk_add_failed)
-def vm_disk_add_task(run: JobRun, disk_id: int) -> None:
-    disks.disk_add_run(run, disk_id)
+def vm_disk_add_task(run: JobRun, disk_id: int, live: bool = False) -> None:
+    disks.disk_add_run(run, disk_id, live)
 
 
 @job_task(name="vm.disk_move", on_failure=disks.disk_failed)
@@ -115,3 +115,8 @@ def template_delete_task(run: JobRun) -> None:
 @shared_task(name="hosts.maintenance_resume", ignore_result=True)
 def maintenance_resume_task() -> None:
     maintenance.maintenance_resume_all()
+
+
+@shared_task(name="clusters.balance", ignore_result=True)
+def clusters_balance_task() -> None:
+    balancing.clusters_balance_all()

@@ -18,6 +18,7 @@ from inventory.filters import (
     NetworkFilterSet,
     StorageDomainFilterSet,
 )
+from inventory.services.fencing import FENCE_ACTIONS, host_confirm_rebooted, host_fence_command
 from inventory.services.power import host_power_test
 from inventory.services.images import image_remove, image_upload
 from inventory.uploads import upload_handlers_for, uploaded_file_path
@@ -226,6 +227,29 @@ class HostViewSet(InventoryViewSet):
         host = self.get_object()
         require_permission(request.user, "change", host)
         return Response({"status": host_power_test(host=host, user=request.user, timeout=5)})
+
+    @extend_schema(request=inline_serializer("FenceAction", {"action": serializers.ChoiceField(FENCE_ACTIONS)}),
+                   responses={200: inline_serializer("FenceAnswer", {"status": serializers.CharField()})})
+    @action(detail=True, methods=["post"])
+    def fence(self, request, pk=None):
+        """The host's power through its BMC: status, start, stop (confirmed
+        off, its VMs are then down and the highly available ones restart
+        elsewhere) or restart (a fence). Answers the power status after."""
+        host = self.get_object()
+        require_permission(request.user, "change", host)
+        return Response({"status": host_fence_command(host=host, action=str(request.data.get("action", "")),
+                                                      user=request.user)})
+
+    @extend_schema(request=None, responses={200: inline_serializer("Confirmed", {"status": serializers.CharField()})})
+    @action(detail=True, methods=["post"], url_path="confirm-rebooted")
+    def confirm_rebooted(self, request, pk=None):
+        """The admin vouches that a non responsive host was rebooted: its VMs
+        are down and the highly available ones restart elsewhere (409 unless
+        the host is non responsive)."""
+        host = self.get_object()
+        require_permission(request.user, "change", host)
+        host_confirm_rebooted(host=host, user=request.user)
+        return Response({"status": "confirmed"})
 
 
 class ImageViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):

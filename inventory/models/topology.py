@@ -113,6 +113,9 @@ class Host(models.Model):
     pm_username = models.CharField(max_length=128, blank=True)
     pm_password_encrypted = models.TextField(blank=True)
     pm_options = models.CharField(max_length=512, blank=True)
+    # When the host was last fenced (power-cycled through its BMC): the next
+    # fence waits FENCE_QUIET_SECONDS after it, as oVirt's quiet time.
+    last_fenced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -16,6 +16,7 @@ from core.objects import object_remove, object_update
 from core.status import StatusKind, status_change
 from inventory.choices import HostStatus
 from inventory.models import SPM_DEFAULT_PRIORITY, Host
+from inventory.services.fencing import hosts_fence_due
 from inventory.services.spm import spm_review
 
 logger = logging.getLogger(__name__)
@@ -128,12 +129,14 @@ def host_came_up(*, host: Host) -> None:
 
 
 def hosts_check_all() -> None:
-    """The periodic monitor: one unreachable host never stops the others."""
+    """The periodic monitor: one unreachable host never stops the others;
+    then the hosts lost for too long are fenced."""
     for host in Host.objects.select_related("cluster__data_center"):
         try:
             host_check(host=host)
         except hypervisor.HypervisorError as error:
             logger.info("host %s is not answering: %s", host.name, error.message)
+    hosts_fence_due()
 
 
 # A host being added or emptied for maintenance is held by that work.

@@ -28,7 +28,7 @@ class PowerManagementError(PortalError):
 
 
 @contextmanager
-def _bmc_errors() -> Iterator[None]:
+def bmc_errors() -> Iterator[None]:
     """The driver's errors as the portal's, with the driver's sentence."""
     try:
         yield
@@ -57,7 +57,7 @@ def host_power_test(*, host, user, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> 
     recorded as well, then raised for the interface to show."""
     try:
         settings = host_power_settings(host)
-        with _bmc_errors():
+        with bmc_errors():
             status = bmc.power_status(settings, timeout=timeout)
     except PortalError as error:
         event_record(
@@ -93,7 +93,7 @@ def host_power_fields(*, given: dict, host=None) -> dict:
     )
     enabled = given.get("enabled", host.pm_enabled if host is not None else False)
     if enabled or settings.address:
-        with _bmc_errors():
+        with bmc_errors():
             bmc.power_settings_validate(settings)
     if "password" in given:
         encrypted = encrypt_secret(password) if password else ""

@@ -56,7 +56,23 @@ def test_a_disk_is_added_to_a_down_vm_as_a_new_volume(api, vm, world):
     assert Event.objects.filter(code="vm.disk_added", message__contains="Disk 2 (2 GiB, empty)").exists()
 
 
-def test_adding_refuses_bad_input_and_a_running_vm(api, vm, world):
+def test_a_live_add_that_cannot_plug_leaves_no_disk_and_the_vm_running(api, vm, world):
+    """(The plug itself is the real lane's: test:/// has no attachDeviceFlags.)"""
+    job = job_of(api.post(url(vm), {"size_gb": 1, "storage_domain": world["domain"].pk, "interface": "virtio"},
+                          format="json"))
+    assert [step["name"] for step in job.steps] == ["Create the volume", "Plug it into the running VM"]
+    assert Vm.objects.get(pk=vm.pk).status == VmStatus.UP  # not locked: it keeps running
+    assert run(job).status == "failed"
+    assert vm.disks.count() == 1 and len(volume_paths(vm, world["domain"])) == 1  # the new volume is gone
+    assert Vm.objects.get(pk=vm.pk).status == VmStatus.UP
+    assert Event.objects.filter(code="vm.disk_failed", message__contains="Not supported").exists()
+
+
+def test_adding_refuses_bad_input_a_sata_disk_live_and_a_paused_vm(api, vm, world):
+    response = api.post(url(vm), {"size_gb": 1, "storage_domain": world["domain"].pk, "interface": "sata"},
+                        format="json")
+    assert response.status_code == 409 and "cannot be plugged in live" in response.json()["detail"]
+    Vm.objects.filter(pk=vm.pk).update(status=VmStatus.PAUSED)
     response = api.post(url(vm), {"size_gb": 1, "storage_domain": world["domain"].pk}, format="json")
     assert response.status_code == 409 and "only when down" in response.json()["detail"]
     vm = down(vm)

@@ -103,3 +103,20 @@ def test_a_detached_disk_boots_another_vm_once_attached(api, world):
     assert disk.path in virsh(world["uri"], "dumpxml", str(second.uuid))
     wait_for_text(serial_log(second), "GUEST READY", timeout=90)
     assert Vm.objects.get(pk=first.pk).disks.count() == 0
+
+
+def test_a_virtio_disk_is_plugged_into_a_running_vm(api, world):
+    vm = create_vm(api, world, f"hot-{os.getpid()}")
+    wait_for_text(serial_log(vm), f"GUEST READY {vm.name}", timeout=90)
+    job = succeeded(api.post(f"/api/v1/vms/{vm.pk}/disks/", {"size_gb": 1, "storage_domain": world["domain"].pk,
+                                                              "interface": "virtio"}, format="json"))
+    assert [step["name"] for step in job.steps] == ["Create the volume", "Plug it into the running VM"]
+    added = vm.disks.get(index=1)
+    live = virsh(world["uri"], "dumpxml", str(vm.uuid))
+    assert added.path in live and "vdb" in live
+    assert added.path in virsh(world["uri"], "dumpxml", "--inactive", str(vm.uuid))
+    assert Vm.objects.get(pk=vm.pk).status == VmStatus.UP
+    assert virsh(world["uri"], "domstate", str(vm.uuid)).strip() == "running"
+    response = api.post(f"/api/v1/vms/{vm.pk}/disks/", {"size_gb": 1, "storage_domain": world["domain"].pk,
+                                                         "interface": "sata"}, format="json")
+    assert response.status_code == 409 and "cannot be plugged in live" in response.json()["detail"]

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 import hypervisor
 from core.errors import Conflict
+from core.jobs import jobs_fail_orphaned
 from core.models import Event, Job
 from inventory.choices import ImageContent, ImageStatus
 from inventory.models import Image
@@ -134,3 +135,13 @@ def test_too_little_memory_for_the_os_is_refused(world, admin):
     os_type.save()
     with pytest.raises(ValidationError, match="needs at least 1024 MiB"):
         make(world, place_image(world), admin, memory_mb=512)
+
+
+def test_a_worker_that_died_mid_conversion_leaves_no_template_and_frees_the_image(world, admin):
+    image = place_image(world)
+    _template, job = make(world, image, admin)
+    Job.objects.filter(pk=job.pk).update(status="running", worker="w1")  # claimed, then the worker died
+    assert jobs_fail_orphaned(worker="w1") == 1
+    assert Job.objects.get(pk=job.pk).status == "failed" and not Template.objects.exists()
+    assert "stopped while this job was running" in Event.objects.get(code="template.create.failed").message
+    image_remove(image=image, user=admin)  # no longer held by the job

@@ -54,6 +54,8 @@ class Vm(models.Model):
     pinned_host = models.ForeignKey(
         "inventory.Host", null=True, blank=True, on_delete=models.SET_NULL, related_name="pinned_vms"
     )
+    # Restarted on another host when its host is fenced (only once the fence is confirmed).
+    highly_available = models.BooleanField(default=False)
     host = models.ForeignKey(
         "inventory.Host", null=True, blank=True, on_delete=models.SET_NULL, related_name="vms"
     )

@@ -44,6 +44,8 @@ GIB = 1024**3
 MIB = 1024**2
 # A disk is changed only with its VM down: libvirt would otherwise hold its volume open.
 DISK_CHANGE_FROM = (VmStatus.DOWN,)
+# Adding is the exception: a virtio disk is plugged into a running VM (hypervisor.HOTPLUG_BUSES).
+DISK_ADD_FROM = (VmStatus.DOWN, VmStatus.UP)
 # What a moved disk's target must keep free beyond the copy (as snapshots and templates keep).
 MOVE_MARGIN_BYTES = 256 * MIB
 
@@ -133,10 +135,13 @@ def disk_failed(run: JobRun, message: str) -> None:
 # ---- add ----------------------------------------------------------------------
 
 def disk_add(*, vm: Vm, user, request: DiskRequest) -> Job:
-    """A new empty disk (or a copy of an uploaded image) for ``vm``, which must
-    be down: checked as the wizard's disks are (vms.services.requests), plus the
-    VM's own limits (number of disks, one bootable, virtio only for an OS that
-    has its drivers). 400 naming the field, 409 when the VM is not down."""
+    """A new empty disk (or a copy of an uploaded image) for ``vm``: checked as
+    the wizard's disks are (vms.services.requests), plus the VM's own limits
+    (number of disks, one bootable, virtio only for an OS that has its
+    drivers). 400 naming the field. A down VM is image_locked meanwhile and
+    gets the disk at its next start; a running one has a virtio disk plugged
+    in live (LIVE and CONFIG) and keeps running; any other status, or a bus
+    that cannot be hot-plugged on a running VM, is 409."""
     wizard = Errors()
     cleaned = _clean_disks(VmRequest(name=vm.name, cluster=vm.cluster, os_type=vm.os_type, disks=(request,)),
                            wizard)
@@ -154,9 +159,15 @@ def disk_add(*, vm: Vm, user, request: DiskRequest) -> Job:
     if disk.interface == DiskInterface.VIRTIO and not vm.os_type.virtio:
         errors.add("interface", f"{vm.os_type.name} has no virtio drivers: choose {DiskInterface.SATA} "
                                 f"or {DiskInterface.IDE}, or leave it to the OS type's bus.")
+    live = vm.status == VmStatus.UP
+    bus = disk.interface or vm.os_type.disk_bus
+    if live and bus not in hypervisor.HOTPLUG_BUSES:
+        raise Conflict(f"VM {vm.name} is running and its new disk would be on the {bus} bus, which cannot be "
+                       f"plugged in live; choose the virtio interface, or shut the VM down first.")
     errors.raise_any()
     with transaction.atomic():
-        vm_claim(vm=vm, to=VmStatus.IMAGE_LOCKED, allowed=DISK_CHANGE_FROM, action="add a disk", user=user)
+        if not live:
+            vm_claim(vm=vm, to=VmStatus.IMAGE_LOCKED, allowed=DISK_CHANGE_FROM, action="add a disk", user=user)
         index = max((d.index for d in existing), default=-1) + 1
         volume = _volume_name(disk.format)
         row = VmDisk.objects.create(
@@ -165,17 +176,29 @@ def disk_add(*, vm: Vm, user, request: DiskRequest) -> Job:
             image=disk.image, volume_name=volume, path=f"{disk.storage_domain.path.rstrip('/')}/{volume}",
             status=DiskStatus.LOCKED,
         )
+        steps = ["Create the volume", *(["Plug it into the running VM"] if live else [])]
         return job_create(title=f"Add disk {index + 1} to VM {vm.name}", task="vm.disk_add",
-                          steps=["Create the volume"], target=vm, user=user, task_args=(row.pk,))
+                          steps=steps, target=vm, user=user, task_args=(row.pk, live))
 
 
-def disk_add_run(run: JobRun, disk_id: int) -> None:
+def disk_add_run(run: JobRun, disk_id: int, live: bool = False) -> None:
     disk = _disk_of(disk_id)
+    vm = disk.vm
     with run.step("Create the volume"):
         _disk_create(disk)
     what = f"from image {disk.image.name}" if disk.image else "empty"
-    _disk_job_done(run, disk, code="vm.disk_added",
-                   message=f"Disk {disk.index + 1} ({disk.size_gb} GiB, {what}) was added to VM {disk.vm.name}.")
+    message = f"Disk {disk.index + 1} ({disk.size_gb} GiB, {what}) was added to VM {vm.name}"
+    if not live:
+        _disk_job_done(run, disk, code="vm.disk_added", message=f"{message}.")
+        return
+    with run.step("Plug it into the running VM"):
+        vm = Vm.objects.select_related("host", "os_type").get(pk=vm.pk)
+        if vm.status != VmStatus.UP or vm.host is None:
+            raise Conflict(f"VM {vm.name} is no longer running; the new disk was not plugged in.")
+        spec = hypervisor.DiskSpec(disk.path, format=disk.format, bus=disk.interface or vm.os_type.disk_bus)
+        target = hypervisor.attach_disk_live(vm.host.uri, str(vm.uuid), spec)
+    event_record(code="vm.disk_added", user=run.job.user, target=vm, job=run.job,
+                 message=f"{message} while it runs, as {target}.")
 
 
 def disk_add_failed(run: JobRun, message: str) -> None:

@@ -30,15 +30,21 @@ def maintenance_plan_may_view(user, host: Host) -> bool:
 
 def maintenance_plan(host: Host) -> EvacuationPlan:
     cluster = host.cluster
-    vms = (Vm.objects.filter(host=host, status__in=VmStatus.RUNNING)
-           .select_related("pinned_host").prefetch_related("nics", "disks").order_by("pk"))
-    evacuees = [
-        # high_performance VMs have vCPUs and vNUMA pinned to this host's cells.
-        Evacuee(id=vm.pk, name=vm.name, demand=demand_of(vm), migratable=vm.optimization != Optimization.HIGH_PERFORMANCE)
-        for vm in vms
-    ]
+    evacuees = running_evacuees(Vm.objects.filter(host=host))
     return plan_evacuation(host.pk, evacuees, cluster_candidates(cluster), cluster_rules(cluster),
                            bandwidth_mib_s=bandwidth_mib_s(cluster.migration_bandwidth_mbps))
+
+
+def running_evacuees(vms) -> list[Evacuee]:
+    """The running VMs among ``vms`` as the planners see them (a few queries, however many)."""
+    running = (vms.filter(status__in=VmStatus.RUNNING).select_related("pinned_host")
+               .prefetch_related("nics", "disks").order_by("pk"))
+    return [
+        # high_performance VMs have vCPUs and vNUMA pinned to their host's cells.
+        Evacuee(id=vm.pk, name=vm.name, demand=demand_of(vm), migratable=vm.optimization != Optimization.HIGH_PERFORMANCE,
+                host_id=vm.host_id)
+        for vm in running
+    ]
 
 
 # ---- maintenance mode: the evacuation, as a chain of migration jobs --------------

@@ -27,6 +27,7 @@ from vms.models import Vm, VmDisk
 from vms.permissions import floating_disks_visible_to, vm_may
 from vms.services.disk_facts import DISK_FACTS_RELATED, DiskFacts, disk_facts
 from vms.services.disks import (
+    DISK_ADD_FROM,
     DISK_CHANGE_FROM,
     disk_add,
     disk_attach,
@@ -68,12 +69,13 @@ def disk_rows(request, vm: Vm) -> list[DiskRow]:
 
 
 def disk_tools(request, vm: Vm) -> DiskTools:
-    may = _may_change(request, vm)
-    if not may:
+    if vm.status not in DISK_ADD_FROM or not vm_may(request.user, "disks", vm):
         return DiskTools(may_add=False, add_form=None, floating=())
-    floating = floating_disks_visible_to(request.user).filter(
-        storage_domain__data_center_id=vm.data_center_id, status=DiskStatus.OK)
-    return DiskTools(may_add=True, add_form=_add_form(vm), floating=tuple(floating))
+    floating = ()
+    if vm.status in DISK_CHANGE_FROM:  # attaching is for a down VM only
+        floating = tuple(floating_disks_visible_to(request.user).filter(
+            storage_domain__data_center_id=vm.data_center_id, status=DiskStatus.OK))
+    return DiskTools(may_add=True, add_form=_add_form(vm), floating=floating)
 
 
 def _may_change(request, vm: Vm) -> bool:

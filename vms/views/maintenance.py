@@ -14,8 +14,10 @@ from django.urls import reverse
 from inventory.actions import ObjectAction
 from inventory.choices import HostStatus
 from inventory.models import Host
-from inventory.selectors import hosts_visible_to
+from core.permissions import has_permission
+from inventory.selectors import clusters_visible_to, hosts_visible_to
 from core.errors import PortalError
+from vms.services.balancing import BALANCED_POLICIES, cluster_balance_plan
 from vms.services.maintenance import host_maintenance, maintenance_cancel, maintenance_plan, maintenance_plan_may_view
 
 
@@ -63,3 +65,20 @@ def maintenance_plan_actions(host: Host) -> list[ObjectAction]:
     if host.status not in PLANNABLE_STATES:
         return []
     return [ObjectAction("Maintenance plan", reverse("vms-hosts:maintenance-plan", args=[host.pk]), post=False)]
+
+
+def balance_actions(cluster) -> list[ObjectAction]:
+    """The cluster page's "Balancer" button (its dry run)."""
+    return [ObjectAction("Balancer", reverse("vms-clusters:balance", args=[cluster.pk]), post=False)]
+
+
+@login_required
+def cluster_balance_page(request, pk: int):
+    """The balancer's dry run: what it would do now, and why (no side effect)."""
+    cluster = get_object_or_404(clusters_visible_to(request.user), pk=pk)
+    if not has_permission(request.user, "change", cluster):
+        raise PermissionDenied(f"You may not see the balancer of cluster {cluster.name}.")
+    return render(request, "vms/cluster_balance.html", {
+        "cluster": cluster, "decision": cluster_balance_plan(cluster),
+        "balanced": cluster.scheduling_policy in BALANCED_POLICIES,
+    })

@@ -473,6 +473,35 @@ class TemplateFromImageForm(TemplateForm):
                 data_center=data_center, base_template=None).order_by("name")
 
 
+class EditNicForm(NicForm):
+    """One NIC row of the Edit page: a row left without a network is no NIC
+    (the spare row adds one when a network is chosen)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["network"].required = False
+        self.fields["network"].empty_label = "None"
+
+
+class BaseEditNicFormSet(forms.BaseFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = "Remove this NIC"
+
+
+EditNicFormSet = forms.formset_factory(EditNicForm, formset=BaseEditNicFormSet, extra=1, can_delete=True,
+                                       max_num=DEVICES_MAX, validate_max=True)
+
+
+def edit_nics_of(formset) -> list[dict]:
+    """The NICs a valid EditNicFormSet asks for, as vm_edit takes them."""
+    return [{"network": form.cleaned_data["network"], "model": form.cleaned_data.get("model") or "",
+             "mac": form.cleaned_data.get("mac") or ""}
+            for form in formset.forms
+            if form.cleaned_data.get("network") and not form.cleaned_data.get("DELETE")]
+
+
 class EditForm(forms.Form):
     """A VM's own settings, declared by the wizard's steps and edited here (``PATCH vms/<id>/``)."""
 

@@ -27,6 +27,7 @@ from hypervisor.domains import (
 )
 from hypervisor.screenshot import domain_screenshot_png
 from hypervisor.consoles import ConsoleAddress, domain_console_address, graphics_password_protected, set_graphics_password
+from hypervisor.sealing import SEAL_OPERATIONS, CannotSeal, NotInspectable, SealOperation, SealReport, seal_volumes
 from hypervisor.snapshots import SnapshotInfo, create_snapshot, delete_snapshot, list_snapshots, revert_snapshot
 from hypervisor.errors import (
     Conflict,
@@ -92,6 +93,7 @@ from hypervisor.volumes import (
 )
 
 __all__ = [
+    "SEAL_OPERATIONS", "CannotSeal", "NotInspectable", "SealOperation", "SealReport", "seal_volumes",
     "SnapshotInfo", "create_snapshot", "delete_snapshot", "list_snapshots", "revert_snapshot",
     "usable_cpu_models",
     "plug_memory", "set_vcpus",

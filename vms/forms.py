@@ -66,6 +66,18 @@ def template_choices(templates) -> list[tuple[str, str]]:
     return latest + choices
 
 
+def template_oses(templates) -> dict[str, str]:
+    """The OS short id each template choice brings ("latest:" ones: their base's)."""
+    oses, newest = {}, {}
+    for template in templates:
+        oses[str(template.pk)] = template.os_type_id
+        base_pk = template.base_template_id or template.pk
+        if base_pk not in newest or template.version_number > newest[base_pk][0]:
+            newest[base_pk] = (template.version_number, template.os_type_id)
+    oses.update({f"{LATEST_PREFIX}{pk}": os_type for pk, (_, os_type) in newest.items()})
+    return oses
+
+
 def template_choice(value: str) -> tuple[int | None, bool]:
     """The wizard's template answer as (template id or None for blank, latest)."""
     latest = value.startswith(LATEST_PREFIX)
@@ -80,6 +92,18 @@ def os_search(queryset: QuerySet[OperatingSystem], query: str) -> QuerySet[Opera
     return queryset
 
 
+class TemplateSelect(forms.Select):
+    """Each template carries its OS's short id, so choosing one selects its OS (vm-wizard.js)."""
+
+    os_of: dict[str, str] = {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if str(value) in self.os_of:
+            option["attrs"]["data-os"] = self.os_of[str(value)]
+        return option
+
+
 class BasicsForm(forms.Form):
     """Step 1: what the VM is."""
 
@@ -89,6 +113,7 @@ class BasicsForm(forms.Form):
                                      help_text="Its hosts run the VM; its data center holds the disks and networks.")
     template = forms.ChoiceField(
         choices=[(BLANK_TEMPLATE, "Blank")], initial=BLANK_TEMPLATE, label="From template",
+        widget=TemplateSelect(attrs={"data-template-select": ""}),
         help_text="Blank: the VM starts empty (or from a disk image in step 4). A template brings its operating "
                   "system, hardware and disks; the next steps start from them. \"Latest\" takes the newest "
                   "version when the VM is created.")
@@ -112,7 +137,9 @@ class BasicsForm(forms.Form):
     def __init__(self, *args, clusters: QuerySet[Cluster], operating_systems: QuerySet[OperatingSystem],
                  templates: QuerySet[Template] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["template"].choices = [(BLANK_TEMPLATE, "Blank"), *template_choices(templates or [])]
+        templates = list(templates.select_related("base_template", "data_center")) if templates is not None else []
+        self.fields["template"].choices = [(BLANK_TEMPLATE, "Blank"), *template_choices(templates)]
+        self.fields["template"].widget.os_of = template_oses(templates)
         self.fields["cluster"].queryset = clusters
         self.fields["cluster"].label_from_instance = lambda c: f"{c.name} ({c.data_center.name})"
         self.fields["os_type"].queryset = operating_systems
@@ -444,6 +471,35 @@ class TemplateFromImageForm(TemplateForm):
                 status=StorageDomainStatus.ACTIVE).order_by("name", "pk")
             self.fields["base_template"].queryset = Template.objects.filter(
                 data_center=data_center, base_template=None).order_by("name")
+
+
+class EditNicForm(NicForm):
+    """One NIC row of the Edit page: a row left without a network is no NIC
+    (the spare row adds one when a network is chosen)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["network"].required = False
+        self.fields["network"].empty_label = "None"
+
+
+class BaseEditNicFormSet(forms.BaseFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = "Remove this NIC"
+
+
+EditNicFormSet = forms.formset_factory(EditNicForm, formset=BaseEditNicFormSet, extra=1, can_delete=True,
+                                       max_num=DEVICES_MAX, validate_max=True)
+
+
+def edit_nics_of(formset) -> list[dict]:
+    """The NICs a valid EditNicFormSet asks for, as vm_edit takes them."""
+    return [{"network": form.cleaned_data["network"], "model": form.cleaned_data.get("model") or "",
+             "mac": form.cleaned_data.get("mac") or ""}
+            for form in formset.forms
+            if form.cleaned_data.get("network") and not form.cleaned_data.get("DELETE")]
 
 
 class EditForm(forms.Form):

@@ -129,16 +129,16 @@ def vm_serial_available(vm: Vm) -> bool:
 
 
 def _one_time_password(vm: Vm, protocol: str) -> str | None:
-    """A fresh password set on the VM's locked graphics server, valid as long
-    as a ticket; None when the server asks for none (defined before consoles
-    were locked, or by another tool)."""
+    """The one-time password of the VM's locked graphics server, valid at
+    least as long as a ticket; None when the server asks for none (defined
+    before consoles were locked, or by another tool)."""
     uri, uuid = vm.host.uri, str(vm.uuid)
     try:
-        if not hypervisor.graphics_password_protected(uri, uuid, protocol):
-            return None
-        password = random_graphics_password(protocol)
-        hypervisor.set_graphics_password(uri, uuid, protocol, password,
-                                         valid_for_seconds=settings.CONSOLE_TICKET_SECONDS)
+        # Two tickets close together (two tabs, a reconnect) share the password:
+        # a fresh one would fail the first client still authenticating.
+        password = hypervisor.graphics_password_shared(
+            uri, uuid, protocol, valid_for_seconds=settings.CONSOLE_TICKET_SECONDS,
+            fresh=lambda: random_graphics_password(protocol))
     except hypervisor.Conflict as error:
         raise Conflict(f"The console of VM {vm.name} cannot be opened now: {error.message}") from error
     except hypervisor.HypervisorError as error:

@@ -8,8 +8,6 @@ from hypervisor.capabilities import Capabilities, parse_capabilities
 from hypervisor.connection import add_close_listener, check_connection, close_all, get_connection, open_connection
 from hypervisor.domain_xml import PORTAL_NS, build_domain_xml, parse_domain_xml
 from hypervisor.domains import (
-    HOTPLUG_BUSES,
-    attach_disk_live,
     DomainSummary,
     define_domain,
     destroy_domain,
@@ -28,7 +26,14 @@ from hypervisor.domains import (
     undefine_domain,
 )
 from hypervisor.screenshot import domain_screenshot_png
-from hypervisor.consoles import ConsoleAddress, domain_console_address, graphics_password_protected, set_graphics_password
+from hypervisor.consoles import (
+    ConsoleAddress,
+    domain_console_address,
+    graphics_password_protected,
+    graphics_password_shared,
+    set_graphics_password,
+)
+from hypervisor.sealing import SEAL_OPERATIONS, CannotSeal, NotInspectable, SealOperation, SealReport, seal_volumes
 from hypervisor.snapshots import SnapshotInfo, create_snapshot, delete_snapshot, list_snapshots, revert_snapshot
 from hypervisor.errors import (
     Conflict,
@@ -45,7 +50,7 @@ from hypervisor.errors import (
 )
 from hypervisor.events import DomainEvent, LifecycleListener, listen_lifecycle
 from hypervisor.host import read_host_info, usable_cpu_models
-from hypervisor.hotplug import plug_memory, set_vcpus
+from hypervisor.hotplug import HOTPLUG_BUSES, attach_disk_live, plug_memory, set_vcpus
 from hypervisor.specs import (
     CpuTopology,
     DiskSpec,
@@ -94,6 +99,7 @@ from hypervisor.volumes import (
 )
 
 __all__ = [
+    "SEAL_OPERATIONS", "CannotSeal", "NotInspectable", "SealOperation", "SealReport", "seal_volumes",
     "SnapshotInfo", "create_snapshot", "delete_snapshot", "list_snapshots", "revert_snapshot",
     "usable_cpu_models",
     "plug_memory", "set_vcpus",
@@ -104,7 +110,8 @@ __all__ = [
     "list_volumes", "parse_pool_xml", "pool_info", "remove_pool",
     "COPY_SOURCE_FORMATS", "copy_volume", "create_volume", "delete_volume", "overlay_volume", "resize_volume",
     "upload_volume", "volume_by_path", "volume_chain",
-    "ConsoleAddress", "domain_console_address", "graphics_password_protected", "set_graphics_password",
+    "ConsoleAddress", "domain_console_address", "graphics_password_protected", "graphics_password_shared",
+    "set_graphics_password",
     "domain_screenshot_png", "domain_state_reason", "domain_summary",
     "domain_xml_inactive", "HOTPLUG_BUSES", "attach_disk_live",
     "reboot_domain", "resume_domain", "run_domain_once", "shutdown_domain", "suspend_domain",

@@ -22,6 +22,7 @@ them, or by another tool) cannot be given one while it runs.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -34,6 +35,9 @@ from hypervisor.errors import Conflict, InvalidSpec, libvirt_errors
 from hypervisor.specs import GRAPHICS_PASSWORD_LENGTHS
 
 _ACTIVE = frozenset({"running", "blocked", "paused"})
+# A password still valid this long is handed out again rather than replaced:
+# replacing it would fail whoever is authenticating with it right now.
+PASSWORD_REUSE_MARGIN_SECONDS = 15
 _SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 _WILDCARDS = frozenset({ipaddress.ip_address("0.0.0.0"), ipaddress.ip_address("::")})
 
@@ -97,6 +101,36 @@ def set_graphics_password(uri: str, uuid: str, kind: str, password: str, *, vali
     with libvirt_errors(uri):
         domain.updateDeviceFlags(etree.tostring(graphics, encoding="unicode"), libvirt.VIR_DOMAIN_AFFECT_LIVE)
     return valid_to
+
+
+def graphics_password_shared(uri: str, uuid: str, kind: str, *, valid_for_seconds: int,
+                             fresh: Callable[[], str]) -> str | None:
+    """The password that opens the running ``kind`` server for the next
+    ``valid_for_seconds``: the one it has now when that is still valid for a
+    while (its expiry moved later if need be), so a client authenticating
+    with it meanwhile is not cut off; else a new one from ``fresh()``. None
+    when the server asks for no password."""
+    _domain, _root, graphics = _live_graphics(uri, uuid, kind, f"open the {kind} console of", secure=True)
+    current = graphics.get("passwd")
+    if current is None:
+        return None
+    valid_to = _parse_valid_to(graphics.get("passwdValidTo"))
+    now = datetime.now(timezone.utc)
+    if current and valid_to is not None and valid_to - now >= timedelta(seconds=PASSWORD_REUSE_MARGIN_SECONDS):
+        if valid_to >= now + timedelta(seconds=valid_for_seconds):
+            return current
+        set_graphics_password(uri, uuid, kind, current, valid_for_seconds=valid_for_seconds)
+        return current
+    password = fresh()
+    set_graphics_password(uri, uuid, kind, password, valid_for_seconds=valid_for_seconds)
+    return password
+
+
+def _parse_valid_to(text: str | None) -> datetime | None:
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc) if text else None
+    except ValueError:
+        return None
 
 
 def _live_graphics(uri: str, uuid: str, kind: str, action: str, *, secure: bool = False):

@@ -17,13 +17,13 @@ from __future__ import annotations
 import uuid as uuidlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import libvirt
 from lxml import etree
 
 from hypervisor.connection import get_connection
-from hypervisor.domain_xml import build_disk_xml, build_domain_xml
+from hypervisor.domain_xml import build_domain_xml
 from hypervisor.errors import (
     Conflict,
     DomainNotFound,
@@ -33,7 +33,7 @@ from hypervisor.errors import (
     NotSupported,
     libvirt_errors,
 )
-from hypervisor.specs import DISK_BUS_PREFIXES, DiskSpec, DomainSpec
+from hypervisor.specs import DomainSpec
 
 DOMAIN_STATES: dict[int, str] = {
     libvirt.VIR_DOMAIN_NOSTATE: "nostate",
@@ -295,34 +295,6 @@ def _summary(uri: str, domain: libvirt.virDomain) -> DomainSummary:
             memory_mb=max_memory_kib // 1024,
             vcpus=vcpus,
         )
-
-
-# Buses QEMU can plug a disk into while the guest runs (a PCI device each);
-# SATA (AHCI) and IDE disks cannot be hot-plugged.
-HOTPLUG_BUSES = frozenset({"virtio"})
-
-
-def attach_disk_live(uri: str, uuid: str, disk: DiskSpec) -> str:
-    """Plug ``disk`` into the running domain and into its persistent
-    definition (LIVE | CONFIG) at the next free target name of its bus;
-    returns that name (vdb...). Conflict when the domain is not running or
-    the bus cannot be hot-plugged."""
-    if disk.bus not in HOTPLUG_BUSES:
-        raise Conflict(f"A disk on the {disk.bus} bus cannot be plugged into a running virtual machine; "
-                       f"only {', '.join(sorted(HOTPLUG_BUSES))} disks can.", uri=uri)
-    domain = _lookup(uri, uuid)
-    with libvirt_errors(uri):
-        _require_state(uri, domain, frozenset({"running"}), "plug a disk into")
-        root = etree.fromstring(domain.XMLDesc(0).encode())
-        taken = {target.get("dev") for target in root.iterfind("devices/disk/target")}
-        prefix = DISK_BUS_PREFIXES[disk.bus]
-        target = next((prefix + letter for letter in "abcdefghijklmnopqrstuvwxyz" if prefix + letter not in taken),
-                      None)
-        if target is None:
-            raise Conflict(f"The virtual machine {domain.name()!r} has no free {prefix}* disk name left.", uri=uri)
-        flags = libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_AFFECT_CONFIG
-        domain.attachDeviceFlags(build_disk_xml(replace(disk, target=target)), flags)
-    return target
 
 
 def _lookup(uri: str, uuid: str) -> libvirt.virDomain:

@@ -133,3 +133,13 @@ SnapshotStatus = DiskStatus
 # A template's status is oVirt's, as a disk's: locked while a job copies or
 # removes its disks, ok, or illegal when a failed job could not clean up.
 TemplateStatus = DiskStatus
+
+
+class SealStatus(ChoiceSet):
+    """Whether a template's disks had their machine identity removed (virt-sysprep)."""
+    OFF = "off"  # not asked for
+    PENDING = "pending"  # asked for; the job seals after copying
+    SEALED = "sealed"
+    UNSEALED = "unsealed"  # asked for, but the guest could not be sealed: the reason is kept
+    CHOICES = [(OFF, "Not sealed (not asked)", "grey"), (PENDING, "To be sealed", "purple"),
+               (SEALED, "Sealed", "green"), (UNSEALED, "Not sealed", "orange")]

@@ -26,6 +26,7 @@ from vms.choices import (DISK_ALLOCATION_CHOICES, BootDevice, ConsoleType, DiskA
 from vms.models import InstanceType, OperatingSystem, Template, Vm, VmSnapshot
 from vms.services.requests import DEVICES_MAX, MAC_INPUT_MAX, NAME_MAX
 from vms.services.initialization import CUSTOM_SCRIPT_MAX, HOSTNAME_MAX, KEYS_TEXT_MAX, PASSWORD_MAX, USER_NAME_MAX
+from vms.services.sealing import seal_by_default
 from vms.services.snapshots import WITH_MEMORY
 
 GIB = 1024**3
@@ -65,6 +66,18 @@ def template_choices(templates) -> list[tuple[str, str]]:
     return latest + choices
 
 
+def template_oses(templates) -> dict[str, str]:
+    """The OS short id each template choice brings ("latest:" ones: their base's)."""
+    oses, newest = {}, {}
+    for template in templates:
+        oses[str(template.pk)] = template.os_type_id
+        base_pk = template.base_template_id or template.pk
+        if base_pk not in newest or template.version_number > newest[base_pk][0]:
+            newest[base_pk] = (template.version_number, template.os_type_id)
+    oses.update({f"{LATEST_PREFIX}{pk}": os_type for pk, (_, os_type) in newest.items()})
+    return oses
+
+
 def template_choice(value: str) -> tuple[int | None, bool]:
     """The wizard's template answer as (template id or None for blank, latest)."""
     latest = value.startswith(LATEST_PREFIX)
@@ -79,6 +92,18 @@ def os_search(queryset: QuerySet[OperatingSystem], query: str) -> QuerySet[Opera
     return queryset
 
 
+class TemplateSelect(forms.Select):
+    """Each template carries its OS's short id, so choosing one selects its OS (vm-wizard.js)."""
+
+    os_of: dict[str, str] = {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if str(value) in self.os_of:
+            option["attrs"]["data-os"] = self.os_of[str(value)]
+        return option
+
+
 class BasicsForm(forms.Form):
     """Step 1: what the VM is."""
 
@@ -88,6 +113,7 @@ class BasicsForm(forms.Form):
                                      help_text="Its hosts run the VM; its data center holds the disks and networks.")
     template = forms.ChoiceField(
         choices=[(BLANK_TEMPLATE, "Blank")], initial=BLANK_TEMPLATE, label="From template",
+        widget=TemplateSelect(attrs={"data-template-select": ""}),
         help_text="Blank: the VM starts empty (or from a disk image in step 4). A template brings its operating "
                   "system, hardware and disks; the next steps start from them. \"Latest\" takes the newest "
                   "version when the VM is created.")
@@ -111,7 +137,9 @@ class BasicsForm(forms.Form):
     def __init__(self, *args, clusters: QuerySet[Cluster], operating_systems: QuerySet[OperatingSystem],
                  templates: QuerySet[Template] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["template"].choices = [(BLANK_TEMPLATE, "Blank"), *template_choices(templates or [])]
+        templates = list(templates.select_related("base_template", "data_center")) if templates is not None else []
+        self.fields["template"].choices = [(BLANK_TEMPLATE, "Blank"), *template_choices(templates)]
+        self.fields["template"].widget.os_of = template_oses(templates)
         self.fields["cluster"].queryset = clusters
         self.fields["cluster"].label_from_instance = lambda c: f"{c.name} ({c.data_center.name})"
         self.fields["os_type"].queryset = operating_systems
@@ -384,9 +412,19 @@ class TemplateForm(forms.Form):
         help_text="Make it a new version of this template (empty: a new base template).",
     )
     version_name = forms.CharField(max_length=64, required=False, help_text="The version's name, for a version.")
+    seal = forms.NullBooleanField(
+        required=False, widget=forms.NullBooleanSelect,
+        help_text="Remove the machine identity from the copies with virt-sysprep (hostname, machine-id, SSH host "
+                  "keys, persistent net rules, logs, shell history). Empty: as the OS type says, on for Linux.",
+    )
 
     def __init__(self, *args, vm: Vm | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["seal"].widget.choices = [
+            ("unknown", "As the OS type says" if vm is None else
+             f"As the OS type says ({'seal' if seal_by_default(vm.os_type) else 'do not seal'} "
+             f"for {vm.os_type.name})"),
+            ("true", "Seal"), ("false", "Do not seal")]
         if vm is not None:  # the page offers the VM's data center's choices only
             self.fields["storage_domain"].queryset = data_domains_of(vm.cluster).filter(
                 status=StorageDomainStatus.ACTIVE)
@@ -419,6 +457,9 @@ class TemplateFromImageForm(TemplateForm):
 
     def __init__(self, *args, data_center=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # An uploaded image is taken as it is (cloud images come sealed) unless sealing is asked for.
+        self.fields["seal"].widget.choices = [
+            ("unknown", "As for an image: do not seal"), ("true", "Seal"), ("false", "Do not seal")]
         self.fields["image"].label_from_instance = (
             lambda image: f"{image.name} ({image.format}, {image.storage_domain.name})")
         self.fields["image"].queryset = self.fields["image"].queryset.select_related("storage_domain")
@@ -430,6 +471,35 @@ class TemplateFromImageForm(TemplateForm):
                 status=StorageDomainStatus.ACTIVE).order_by("name", "pk")
             self.fields["base_template"].queryset = Template.objects.filter(
                 data_center=data_center, base_template=None).order_by("name")
+
+
+class EditNicForm(NicForm):
+    """One NIC row of the Edit page: a row left without a network is no NIC
+    (the spare row adds one when a network is chosen)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["network"].required = False
+        self.fields["network"].empty_label = "None"
+
+
+class BaseEditNicFormSet(forms.BaseFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = "Remove this NIC"
+
+
+EditNicFormSet = forms.formset_factory(EditNicForm, formset=BaseEditNicFormSet, extra=1, can_delete=True,
+                                       max_num=DEVICES_MAX, validate_max=True)
+
+
+def edit_nics_of(formset) -> list[dict]:
+    """The NICs a valid EditNicFormSet asks for, as vm_edit takes them."""
+    return [{"network": form.cleaned_data["network"], "model": form.cleaned_data.get("model") or "",
+             "mac": form.cleaned_data.get("mac") or ""}
+            for form in formset.forms
+            if form.cleaned_data.get("network") and not form.cleaned_data.get("DELETE")]
 
 
 class EditForm(forms.Form):

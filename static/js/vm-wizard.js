@@ -4,7 +4,8 @@
 //   step 2: choosing an instance type fills memory and the CPU topology from the
 //           option's data-* figures; changing a figure afterwards shows "Custom";
 //           the vCPU total (sockets x cores x threads) follows as one types.
-//   step 1: Enter in the OS search box searches instead of submitting the step.
+//   step 1: Enter in the OS search box searches instead of submitting the step;
+//           choosing a template selects its operating system (the option's data-os).
 //   phones: the step list folds under PatternFly's wizard toggle.
 //   after each step swap, focus goes to the new step's heading (screen readers).
 //
@@ -53,6 +54,11 @@ document.addEventListener("change", (event) => {
   const form = target.closest?.("#vm-wizard");
   if (!form) return;
   if (target.matches('[data-sizing="instance_type"]')) fillFromPreset(form, target);
+  if (target.matches("[data-template-select]")) {
+    const os = target.selectedOptions[0]?.dataset.os;
+    const osSelect = form.querySelector('select[name="basics-os_type"]');
+    if (os && osSelect && [...osSelect.options].some((option) => option.value === os)) osSelect.value = os;
+  }
   if (target.matches('input[name="profile-optimization"]')) {
     for (const card of form.querySelectorAll(".vm-profile")) {
       card.classList.toggle("pf-m-selected", card.contains(target));

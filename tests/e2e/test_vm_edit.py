@@ -35,12 +35,16 @@ def test_a_running_vms_restart_changes_show_as_pending(page, admin, inventory):
     page.fill("#id_memory_mb", "20480")  # beyond its ceiling of 16 GiB
     page.fill("#id_boot_order", "network,hd")
     page.check("input[name=console][value=spice]")
+    page.select_option("#id_nics-1-network", label="vmnet")  # the spare row: a second NIC
+    page.fill("#id_nics-1-mac", "56:6f:00:01:0a:0b")
+    shot(page, "edit-filled")
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("3 changes wait for its next start")).to_be_visible()
+    expect(page.get_by_text("4 changes wait for its next start")).to_be_visible()
     pending = page.locator("#vm-next-run")
     expect(pending.get_by_role("cell", name="20480", exact=True)).to_be_visible()
     expect(pending.locator("[data-next-run=boot_order]")).to_contain_text("network,hd")
     expect(pending).to_contain_text("more than the 16384 MiB the VM was started with room for")
+    expect(pending.locator("[data-next-run=nics]")).to_contain_text("56:6f:00:01:0a:0b")
     shot(page, "edit-pending")
     fresh = Vm.objects.get(pk=vm.pk)
-    assert (fresh.memory_mb, fresh.console) == (4096, "vnc")
+    assert (fresh.memory_mb, fresh.console, fresh.nics.count()) == (4096, "vnc", 1)

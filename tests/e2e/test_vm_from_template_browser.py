@@ -42,7 +42,9 @@ def test_choosing_a_template_in_the_wizard_fills_the_steps(page, admin, inventor
     page.fill("#id_basics-name", "desk-7")
     template = page.locator("#id_basics-template")
     expect(template.locator("option")).to_have_count(4)  # blank, golden latest, each version
+    expect(page.locator("#id_basics-os_type")).to_have_value("linux-generic")
     template.select_option(label="golden: the latest version")
+    expect(page.locator("#id_basics-os_type")).to_have_value(inventory["os"].short_id)  # the template's OS
     shot(page, "template-wizard-1")
     next_step(page, 2)
     expect(page.locator("#id_sizing-memory_mb")).to_have_value("3072")

@@ -1,6 +1,7 @@
 """Disk data moves through the hosts, never through the portal's file system: a
 storage domain whose directory exists only inside a namespaced host's private
-mounts takes an upload, gives a VM a disk copied from it, and loses both again,
+mounts takes an upload, gives a VM a disk copied from it, a template of that VM
+and a thin and a clone VM from the template, and loses all of them again,
 while the portal's process cannot see the directory at all. What is on the host
 is read through libvirt, the only way the portal has to look."""
 
@@ -23,7 +24,7 @@ from tests.hypervisor.test_qemu_img import MIB, qemu_img_create
 from tests.inventory.factories import ClusterFactory
 from tests.inventory.test_images import upload
 from tests.support.jobs import run_job
-from vms.models import Vm
+from vms.models import Template, Vm
 from vms.services.catalog import operating_systems_import
 
 pytestmark = [pytest.mark.multihost, pytest.mark.django_db, pytest.mark.timeout(300)]
@@ -80,6 +81,29 @@ def test_upload_copy_and_delete_work_on_storage_only_the_host_can_see(testhost, 
     assert copy.capacity_bytes == disk.size_gb * 1024**3 and copy.format == disk.format
     assert copy.allocation_bytes >= 4 * MIB, "a copy of the image's data, not an empty disk"
     assert not os.path.exists(disk.path)
+
+    # A template of that VM, and a thin and a clone VM from it, all on the private domain.
+    succeeded(api.post("/api/v1/templates/", {"vm": disk.vm_id, "name": "private-golden",
+                                              "storage_domain": domain.pk}, format="json"))
+    template = Template.objects.get()
+    template_disk = template.disks.get()
+    assert template_disk.status == "ok" and not os.path.exists(template_disk.path)
+    made = {}
+    for provisioning in ("thin", "clone"):
+        response = api.post("/api/v1/vms/", {"name": f"private-{provisioning}", "cluster": cluster.pk,
+                                             "template": template.pk, "provisioning": provisioning,
+                                             "start": False}, format="json")
+        succeeded(response)
+        made[provisioning] = Vm.objects.get(pk=response.json()["vm"]["id"])
+        volume = hypervisor.volume_by_path(store.uri, made[provisioning].disks.get().path)
+        assert (volume.format, volume.capacity_bytes) == ("qcow2", template_disk.size_gb * 1024**3)
+    assert hypervisor.volume_by_path(store.uri, made["clone"].disks.get().path).allocation_bytes >= 4 * MIB
+    refused = api.delete(f"/api/v1/templates/{template.pk}/")
+    assert refused.status_code == 409 and refused.json()["vms"] == [{"id": made["thin"].pk, "name": "private-thin"}]
+    for vm in made.values():
+        succeeded(api.delete(f"/api/v1/vms/{vm.pk}/"))
+    succeeded(api.delete(f"/api/v1/templates/{template.pk}/"))
+    assert not Template.objects.exists()
 
     succeeded(api.delete(f"/api/v1/vms/{disk.vm_id}/"))
     assert volume_names(store.uri, disks_pool) == ["images"]

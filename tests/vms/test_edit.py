@@ -81,7 +81,9 @@ def test_the_edit_page_saves_through_the_same_rules(client, catalogue, cluster, 
     client.force_login(alice)
     assert "Edit…" in page_of(client.get(reverse("vms:vm-detail", args=[vm.pk])))
     form = {"name": "web1", "description": "", "memory_mb": 256, "cpu_sockets": 1, "cpu_cores": 1,
-            "cpu_threads": 1, "optimization": "server", "console": "vnc", "boot_order": "hd"}
+            "cpu_threads": 1, "optimization": "server", "console": "vnc", "boot_order": "hd",
+            "nics-TOTAL_FORMS": 1, "nics-INITIAL_FORMS": 0, "nics-MIN_NUM_FORMS": 0, "nics-MAX_NUM_FORMS": 8,
+            "nics-0-network": "", "nics-0-model": "", "nics-0-mac": ""}
     refused = page_of(client.post(reverse("vms:vm-edit", args=[vm.pk]), form))
     assert "needs at least 512 MiB" in refused
     assert _settings(vm)[2] == 2048

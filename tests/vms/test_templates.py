@@ -46,7 +46,7 @@ def test_a_template_from_a_down_vm_copies_its_disks_and_hardware(vm, admin, worl
     assert (Vm.objects.get().status, template.status) == (VmStatus.IMAGE_LOCKED, TemplateStatus.LOCKED)
     job = run(job)
     assert job.status == "succeeded"
-    assert [step["name"] for step in job.steps] == ["Copy disk 1", "Copy disk 2", "Register"]
+    assert [step["name"] for step in job.steps] == ["Copy disk 1", "Copy disk 2", "Seal", "Register"]
     template.refresh_from_db()
     assert (template.status, template.version_number, template.base_template, template.created_from_vm) == (
         TemplateStatus.OK, 1, None, vm)

@@ -156,3 +156,17 @@ def test_the_wizard_makes_a_thin_vm_from_the_template_with_its_prefilled_answers
     assert "golden</a>" in page and "version 1" in page
     page = logged_in.get(f"/templates/{template.pk}/").content.decode()
     assert "wiz2</a>" in page and "cannot be deleted now" in page and "thin VMs (wiz2)" in page
+
+
+def test_the_template_pages_delete_button_is_refused_while_a_thin_vm_uses_it(logged_in, api, world, template):
+    thin = created(api, world, "thin1", template=template.pk)
+    response = logged_in.post(f"/templates/{template.pk}/delete/", follow=True)
+    page = response.content.decode()
+    assert "backing of thin VMs (thin1)" in page
+    assert Template.objects.get(pk=template.pk).status == TemplateStatus.OK
+    run(Job.objects.get(pk=api.delete(f"/api/v1/vms/{thin.pk}/").json()["job"]["id"]))
+    response = logged_in.post(f"/templates/{template.pk}/delete/")
+    assert response.status_code == 302 and response.url == "/templates/"
+    assert run(Job.objects.get(kind="template.delete")).status == "succeeded"
+    assert not Template.objects.filter(pk=template.pk).exists()
+    assert logged_in.get(f"/templates/{template.pk}/delete/").status_code == 405

@@ -46,6 +46,9 @@ class TemplateSerializer(serializer_from_form(
             "cpu_sockets": {"write_only": True, "required": False, "allow_null": True},
             "cpu_cores": {"write_only": True, "required": False, "allow_null": True},
             "cpu_threads": {"write_only": True, "required": False, "allow_null": True},
+            "seal": {"write_only": True, "allow_null": True, "default": None,
+                     "help_text": "Seal the copies with virt-sysprep; null: on for a Linux VM's, off for an "
+                                  "image."},
         }), serializers.ModelSerializer):
     vm = serializers.PrimaryKeyRelatedField(queryset=Vm.objects.all(), write_only=True, required=False,
                                             allow_null=True,
@@ -54,14 +57,19 @@ class TemplateSerializer(serializer_from_form(
     # A plain string: the VM serializers' console enums already take the schema's name.
     console = serializers.CharField(read_only=True, help_text="vnc or spice, as the VM's.")
     disks = TemplateDiskSerializer(many=True, read_only=True)
+    seal_report = serializers.ListField(
+        child=serializers.CharField(), read_only=True,
+        help_text="What virt-sysprep printed while sealing, one line each (empty until sealed).")
 
     class Meta:
         model = Template
         fields = ["id", "name", "description", "vm", "image", "storage_domain", "base_template", "version_name",
-                  "data_center", "os_type", "status", "version_number", "sealed", "memory_mb", "cpu_sockets",
+                  "seal", "data_center", "os_type", "status", "version_number", "sealed", "seal_status",
+                  "seal_message", "seal_report", "memory_mb", "cpu_sockets",
                   "cpu_cores", "cpu_threads", "memory_guaranteed_mb", "cpu", "optimization", "console",
                   "nic_models", "created_from_vm", "created_from_image", "created_at", "disks"]
-        read_only_fields = ["id", "data_center", "status", "version_number", "sealed", "memory_guaranteed_mb",
+        read_only_fields = ["id", "data_center", "status", "version_number", "sealed", "seal_status",
+                            "seal_message", "seal_report", "memory_guaranteed_mb",
                             "optimization", "console", "nic_models", "created_from_vm", "created_from_image",
                             "created_at"]
         # The service numbers versions and checks names; DRF's unique-together

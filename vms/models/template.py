@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from vms.choices import ConsoleType, DiskFormat, DiskInterface, Optimization, TemplateStatus
+from vms.choices import ConsoleType, DiskFormat, DiskInterface, Optimization, SealStatus, TemplateStatus
 
 
 class Template(models.Model):
@@ -31,7 +31,13 @@ class Template(models.Model):
     )
     version_number = models.PositiveIntegerField(default=1)
     version_name = models.CharField(max_length=64, blank=True)
+    # True once virt-sysprep sealed the disks (vms.services.sealing); seal_status
+    # says whether it was asked for, and why not when it could not be done.
     sealed = models.BooleanField(default=False)
+    seal_status = models.CharField(max_length=16, choices=SealStatus.choices(), default=SealStatus.OFF)
+    seal_message = models.TextField(blank=True)
+    # What virt-sysprep printed while sealing (one line each), for the template's page.
+    seal_report = models.JSONField(default=list, blank=True)
     created_from_vm = models.ForeignKey(
         "vms.Vm", null=True, blank=True, on_delete=models.SET_NULL, related_name="templates_made"
     )

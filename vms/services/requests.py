@@ -156,7 +156,8 @@ def _with_template(request: VmRequest, errors: Errors) -> VmRequest:
         console = template.console
     allocation = request.clone_allocation
     provisioning = request.provisioning or default_provisioning(optimization)
-    own_disks = tuple(disk for disk in request.disks if disk.template_disk is None)  # cleaned twice: once
+    # A request cleaned before holds the template's disks already: they are added once.
+    own_disks = tuple(disk for disk in request.disks if disk.template_disk is None)
     template_disks = tuple(
         DiskRequest(storage_domain=disk.storage_domain, size_gb=disk.size_gb, interface=disk.interface,
                     bootable=disk.bootable, template_disk=disk,

@@ -4,8 +4,9 @@ their removal, each as a job.
 Making one claims the VM into image_locked and creates the template (locked),
 its disks' rows and the job in one transaction; the job copies each disk of
 the VM, through the data center's SPM host, into a standalone qcow2 volume on
-the chosen storage domain (libvirt flattens any backing chain), then marks
-the template ok and puts the VM back down. A failed job (or one whose worker
+the chosen storage domain (libvirt flattens any backing chain), seals the
+copies when asked to (vms.services.sealing), then marks the template ok and
+puts the VM back down. A failed job (or one whose worker
 died: core.jobs.jobs_fail_orphaned runs the same handler) removes the copies
 it made and the template's rows, or marks the template illegal when a copy
 cannot be removed, and always puts the VM back down with an event saying why.
@@ -44,11 +45,12 @@ from inventory.services.hosts import host_call
 from inventory.services.images import image_copy_problem
 from inventory.services.spm import spm_required
 from inventory.services.storage import storage_images_pool_ensure, storage_pool_name
-from vms.choices import DiskFormat, TemplateStatus, VmStatus
+from vms.choices import DiskFormat, SealStatus, TemplateStatus, VmStatus
 from vms.models import OperatingSystem, Template, TemplateDisk, Vm, vcpu_count
 from vms.permissions import vm_may
 from vms.services.from_template import thin_vms_using
 from vms.services.requests import name_problem
+from vms.services.sealing import SEAL_STEP, seal_status_for, template_seal_step
 from vms.services.status import vm_claim, vm_set_status
 
 MIB = 1024**2
@@ -97,10 +99,12 @@ IMAGE_TEMPLATE_NICS = [""]  # one NIC of the OS type's model: a cloud image expe
 
 
 def template_create_from_vm(*, vm: Vm, user, name: str, description: str = "", storage_domain: StorageDomain,
-                            base_template: Template | None = None, version_name: str = "") -> tuple[Template, Job]:
+                            base_template: Template | None = None, version_name: str = "",
+                            seal: bool | None = None) -> tuple[Template, Job]:
     """Make a template of the VM, which must be down (409 otherwise, naming
     its status). Refused before anything is written when the name is taken
-    or malformed, or the storage domain cannot hold the copies."""
+    or malformed, or the storage domain cannot hold the copies. ``seal``
+    None: as the OS type's family says (vms.services.sealing)."""
     if vm.status not in TEMPLATE_FROM:
         raise Conflict(f"VM {vm.name} is {VmStatus.label(vm.status).lower()}: a template is made from a VM that "
                        "is down. Shut it down first.")
@@ -119,7 +123,8 @@ def template_create_from_vm(*, vm: Vm, user, name: str, description: str = "", s
                         cpu_sockets=vm.cpu_sockets, cpu_cores=vm.cpu_cores, cpu_threads=vm.cpu_threads,
                         optimization=vm.optimization, console=vm.console,
                         nic_models=list(vm.nics.order_by("index").values_list("model", flat=True)),
-                        created_from_vm=vm, version_name=version_name),
+                        created_from_vm=vm, version_name=version_name,
+                        seal_status=seal_status_for(seal, vm.os_type)),
             disks=[dict(index=disk.index, size_gb=disk.size_gb, interface=disk.interface, bootable=disk.bootable)
                    for disk in disks],
         )
@@ -129,14 +134,16 @@ def template_create_from_image(
     *, image: Image, user, name: str, os_type: OperatingSystem, storage_domain: StorageDomain,
     description: str = "", memory_mb: int | None = None, cpu_sockets: int | None = None,
     cpu_cores: int | None = None, cpu_threads: int | None = None, base_template: Template | None = None,
-    version_name: str = "",
+    version_name: str = "", seal: bool | None = None,
 ) -> tuple[Template, Job]:
     """Make a template of an uploaded disk image: its one disk is the image
     converted to qcow2 (by libvirt, through the SPM host) on ``storage_domain``,
     which must be in the data center of the image's storage domain. An image
     has no hardware: the OS type is given, the memory and vCPUs default to the
     OS type's recommended values. The image is left as it was; it cannot be
-    removed while the job copies it (the job's target is the image)."""
+    removed while the job copies it (the job's target is the image). The copy
+    is sealed only when ``seal`` asks: an uploaded image is taken as it is
+    (cloud images come sealed)."""
     problem = image_copy_problem(image)
     if problem:
         raise ValidationError({"image": problem})
@@ -160,7 +167,8 @@ def template_create_from_image(
             source=image, user=user, storage_domain=storage_domain, base_template=base_template,
             fields=dict(name=name, description=description, data_center=data_center, os_type=os_type,
                         memory_mb=memory_mb, cpu_sockets=sockets, cpu_cores=cores, cpu_threads=threads,
-                        nic_models=list(IMAGE_TEMPLATE_NICS), created_from_image=image, version_name=version_name),
+                        nic_models=list(IMAGE_TEMPLATE_NICS), created_from_image=image, version_name=version_name,
+                        seal_status=SealStatus.PENDING if seal else SealStatus.OFF),
             disks=[dict(index=0, size_gb=max(1, math.ceil(virtual / GIB)), interface=os_type.disk_bus,
                         bootable=True)],
         )
@@ -178,7 +186,8 @@ def _template_start(*, source: Vm | Image, user, storage_domain: StorageDomain, 
     for disk in disks:
         TemplateDisk.objects.create(template=template, format=DiskFormat.QCOW2, storage_domain=storage_domain,
                                     volume_name=f"template-{template.pk}-disk{disk['index']}.qcow2", **disk)
-    steps = [f"Copy disk {disk['index'] + 1}" for disk in disks] + ["Register"]
+    sealing = [SEAL_STEP] if template.seal_status == SealStatus.PENDING else []
+    steps = [f"Copy disk {disk['index'] + 1}" for disk in disks] + sealing + ["Register"]
     kind = "VM" if isinstance(source, Vm) else "image"
     job = job_create(title=f"Make template {template.name} from {kind} {source.name}", task="template.create",
                      steps=steps, target=source, user=user, task_args=(template.pk,))
@@ -274,6 +283,7 @@ def template_create_run(run: JobRun, template_id: int) -> None:
                                  disk.volume_name, source_path=sources[disk.index].path, format=DiskFormat.QCOW2,
                                  source_format=sources[disk.index].format, progress=run.step_reporter(step))
                 TemplateDisk.objects.filter(pk=disk.pk).update(path=info.path, status=TemplateStatus.OK)
+    template_seal_step(run, template, spm)
     with run.step("Register"):
         Template.objects.filter(pk=template.pk).update(status=TemplateStatus.OK)
         if isinstance(source, Vm):

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
 from core.errors import PermissionDenied, PortalError
-from vms.forms import EditForm
+from vms.forms import EditForm, EditNicFormSet, edit_nics_of, vm_networks_of
 from vms.permissions import vm_require
 from vms.services.edit import EDITABLE_DOWN, EDITABLE_RUNNING, vm_edit, vm_settings
 from vms.views.jobs import refused
@@ -25,10 +25,14 @@ def vm_edit_page(request, pk: int):
         refused(request, error)
         return redirect("vms:vm-detail", vm.pk)
     # What it will be: its settings with the changes waiting for its next start.
-    form = EditForm(request.POST or None, initial=vm_settings(vm))
-    if request.method == "POST" and form.is_valid():
+    settings = vm_settings(vm)
+    form = EditForm(request.POST or None, initial=settings)
+    nics = EditNicFormSet(request.POST or None, prefix="nics", initial=settings["nics"],
+                          form_kwargs={"networks": vm_networks_of(vm.cluster), "os_type": vm.os_type})
+    if request.method == "POST" and form.is_valid() and nics.is_valid():
         # An empty optional field keeps the VM's value (as an absent field of a PATCH does).
         changes = {name: value for name, value in form.cleaned_data.items() if value is not None}
+        changes["nics"] = edit_nics_of(nics)
         try:
             vm, job = vm_edit(vm=vm, user=request.user, changes=changes)
         except ValidationError as error:
@@ -39,7 +43,7 @@ def vm_edit_page(request, pk: int):
             messages.success(request, _saved_message(vm, job))
             return redirect("vms:vm-detail", vm.pk)
     return render(request, "vms/vm_edit.html", {
-        "vm": vm, "form": form, "editable": vm.status in EDITABLE_DOWN + EDITABLE_RUNNING,
+        "vm": vm, "form": form, "nics": nics, "editable": vm.status in EDITABLE_DOWN + EDITABLE_RUNNING,
         "running": vm.status in EDITABLE_RUNNING, "running_body": _running_note(vm),
     })
 

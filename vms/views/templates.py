@@ -17,6 +17,7 @@ from inventory.selectors import images_visible_to
 from vms import selectors
 from vms.forms import TemplateForm, TemplateFromImageForm
 from vms.models import Vm
+from vms.services.sealing import SEAL_OPERATIONS
 from vms.services.from_template import vms_made_from
 from vms.services.templates import (
     TEMPLATE_FROM, template_create_from_image, template_create_from_vm, template_delete, template_may_create,
@@ -47,9 +48,11 @@ def template_detail(request, pk: int):
         "template": template,
         "disks": template.disks.select_related("storage_domain"),
         "versions": versions.order_by("version_number"),
+        "seal_operations": SEAL_OPERATIONS,
         "vms": selectors.vms_visible_to(request.user).filter(pk__in=vms_made_from(template).values("pk")),
         "may_delete": template_may_delete(request.user, template),
         "delete_refusal": refusal.detail if refusal else "",
+        "seal_operations": SEAL_OPERATIONS,
     })
 
 
@@ -88,6 +91,7 @@ def vm_make_template(request, pk: int):
             return redirect("templates:template-detail", template.pk)
     return render(request, "vms/template_make.html", {
         "vm": vm, "form": form, "allowed": make_template_allowed(request.user, vm),
+        "seal_operations": SEAL_OPERATIONS,
     })
 
 

@@ -271,8 +271,10 @@ def disk_move_run(run: JobRun, disk_id: int, domain_id: int) -> None:
                                       format=disk.format, progress=run.step_reporter(step))
     with run.step("Switch to the copy"):
         try:
+            # The copy is flattened: a thin disk no longer needs its template's
+            # disk, which may then be deleted (unless other thin VMs use it).
             VmDisk.objects.filter(pk=disk.pk).update(storage_domain=target, volume_name=name, path=copy.path,
-                                                     status=DiskStatus.OK)
+                                                     status=DiskStatus.OK, template_disk=None)
         except Exception:
             hypervisor.delete_volume(spm.uri, copy.path)  # the disk stays where it was
             raise

@@ -54,7 +54,7 @@ def test_hardware_comes_from_the_vm_and_the_os_type_is_required_with_an_image(ap
     assert response.status_code == 400 and "takes the VM's hardware" in response.json()["memory_mb"][0]
     response = make(api, world, place_image(world), os_type=None)
     assert response.status_code == 400, response.content
-    response = api.post(URL, {"image": Template.objects.count() or 1, "name": "x",
+    response = api.post(URL, {"image": place_image(world, "other").pk, "name": "x",
                               "storage_domain": world["domain"].pk}, format="json")
     assert response.status_code == 400 and "operating system" in response.json()["os_type"][0]
     assert not Template.objects.exists()

@@ -69,7 +69,8 @@ def vm_edit(*, vm: Vm, user, changes: dict) -> tuple[Vm, Job | None]:
         errors.raise_any()
     with transaction.atomic():
         cluster_lock(vm.cluster_id)  # a live growth is placed on its host against what the others commit
-        vm = Vm.objects.select_for_update().select_related("cluster__data_center", "os_type", "host").get(pk=vm.pk)
+        vm = (Vm.objects.select_for_update(of=("self",))  # PostgreSQL locks no nullable outer join
+              .select_related("cluster__data_center", "os_type", "host").get(pk=vm.pk))
         if vm.status not in EDITABLE_DOWN + EDITABLE_RUNNING:
             raise Conflict(f"VM {vm.name} is {vm.get_status_display().lower()}; it can be edited when it is down, "
                            "up or paused.")

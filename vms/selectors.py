@@ -51,6 +51,15 @@ def vms_committing() -> Q:
     return Q(status__in=VmStatus.RUNNING) | Q(Exists(starting) | Exists(snapshotting), status=VmStatus.IMAGE_LOCKED)
 
 
+def vms_with_active_jobs(vms: QuerySet[Vm], **conditions) -> set[int]:
+    """The ids of ``vms`` that a pending or running job (of ``conditions``,
+    e.g. kind="vm.migrate") holds: the evacuation and the balancer wait for them."""
+    ids = [str(pk) for pk in vms.values_list("pk", flat=True)]
+    return {int(pk) for pk in Job.objects.filter(
+        status__in=JobStatus.ACTIVE, target_type=ContentType.objects.get_for_model(Vm), target_id__in=ids,
+        **conditions).values_list("target_id", flat=True)}
+
+
 def vms_commitment(key: str, ids: Iterable[int], *, leaving_out_vm: int | None = None) -> dict[int, Commitment]:
     """What the committing VMs hold, summed per ``key`` (cluster_id or host_id):
     the one aggregate behind the capacity pages, the API, the wizard and

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.contrib.contenttypes.models import ContentType
-
 from core.errors import PortalError
 from core.events import event_record
-from core.models import Job, JobStatus, Severity
+from core.models import Severity
 from inventory.choices import SchedulingPolicy
 from inventory.models import Cluster, Host
 from vms.balancing import BalanceDecision, DecisionKind, PowerState, balance
 from vms.models import Vm
+from vms.selectors import vms_with_active_jobs
 from vms.services.maintenance import running_evacuees
 from vms.services.migration import vm_migrate
 from vms.services.placement import cluster_candidates, cluster_rules
@@ -43,7 +42,7 @@ def cluster_balance_plan(cluster: Cluster) -> BalanceDecision | None:
 
 def cluster_balance(cluster: Cluster) -> BalanceDecision | None:
     """One step of the balancer (the periodic task); the decision taken, if any."""
-    if _migrating(cluster):
+    if vms_with_active_jobs(Vm.objects.filter(cluster=cluster), kind="vm.migrate"):
         return None
     decision = cluster_balance_plan(cluster)
     if decision is None:
@@ -66,9 +65,3 @@ def cluster_balance(cluster: Cluster) -> BalanceDecision | None:
 def clusters_balance_all() -> None:
     for cluster in Cluster.objects.filter(scheduling_policy__in=BALANCED_POLICIES):
         cluster_balance(cluster)
-
-
-def _migrating(cluster: Cluster) -> bool:
-    ids = [str(pk) for pk in Vm.objects.filter(cluster=cluster).values_list("pk", flat=True)]
-    return Job.objects.filter(kind="vm.migrate", status__in=JobStatus.ACTIVE,
-                              target_type=ContentType.objects.get_for_model(Vm), target_id__in=ids).exists()

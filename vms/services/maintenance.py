@@ -8,10 +8,7 @@ admin sees before confirming which VM goes where and which cannot move.
 
 from __future__ import annotations
 
-from django.contrib.contenttypes.models import ContentType
-
 from core.errors import Conflict, PortalError
-from core.models import Job, JobStatus
 from core.permissions import has_permission
 from inventory.choices import HostStatus
 from inventory.models import Host
@@ -19,6 +16,7 @@ from inventory.services.hosts import host_set_status
 from vms.choices import Optimization, VmStatus
 from vms.evacuation import EvacuationPlan, Evacuee, bandwidth_mib_s, plan_evacuation
 from vms.models import Vm
+from vms.selectors import vms_with_active_jobs
 from vms.services.migration import vm_migrate
 from vms.services.placement import cluster_candidates, cluster_rules, demand_of
 
@@ -107,13 +105,6 @@ def maintenance_continue(*, host: Host, user=None) -> tuple[EvacuationPlan, list
         host_set_status(host=host, status=HostStatus.PREPARING_FOR_MAINTENANCE,
                         expected=HostStatus.PREPARING_FOR_MAINTENANCE, reason=reason)
     return plan, jobs
-
-
-def vms_with_active_jobs(vms) -> set[int]:
-    ids = [str(pk) for pk in vms.values_list("pk", flat=True)]
-    return {int(pk) for pk in Job.objects.filter(
-        status__in=JobStatus.ACTIVE, target_type=ContentType.objects.get_for_model(Vm), target_id__in=ids,
-    ).values_list("target_id", flat=True)}
 
 
 def maintenance_migration_ended(*, source_id: int, vm: Vm, failure: str = "") -> None:

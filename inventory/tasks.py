@@ -4,6 +4,7 @@ from celery import shared_task
 
 from core.jobs import JobRun, job_task
 from inventory import services
+from inventory.services import fencing
 
 
 @job_task(name="host.refresh")
@@ -19,6 +20,11 @@ def host_add_task(run: JobRun) -> None:
 @job_task(name="host.activate", on_failure=services.hosts.host_connect_failed)
 def host_activate_task(run: JobRun) -> None:
     services.host_activate_run(run)
+
+
+@job_task(name="host.fence")
+def host_fence_task(run: JobRun, action: str) -> None:
+    fencing.host_fence_run(run, action)
 
 
 @job_task(name="storagedomain.attach", on_failure=services.storage.storage_domain_attach_failed)

@@ -229,16 +229,20 @@ class HostViewSet(InventoryViewSet):
         return Response({"status": host_power_test(host=host, user=request.user, timeout=5)})
 
     @extend_schema(request=inline_serializer("FenceAction", {"action": serializers.ChoiceField(FENCE_ACTIONS)}),
-                   responses={200: inline_serializer("FenceAnswer", {"status": serializers.CharField()})})
+                   responses={200: inline_serializer("FenceAnswer", {"status": serializers.CharField()}),
+                              202: JobAcceptedSerializer})
     @action(detail=True, methods=["post"])
     def fence(self, request, pk=None):
-        """The host's power through its BMC: status, start, stop (confirmed
-        off, its VMs are then down and the highly available ones restart
-        elsewhere) or restart (a fence). Answers the power status after."""
+        """The host's power through its BMC: status and start answer at once
+        (200 with the power status); stop (confirmed off, its VMs are then
+        down and the highly available ones restart elsewhere) and restart (a
+        fence) are jobs (202)."""
         host = self.get_object()
         require_permission(request.user, "change", host)
-        return Response({"status": host_fence_command(host=host, action=str(request.data.get("action", "")),
-                                                      user=request.user)})
+        answer = host_fence_command(host=host, action=str(request.data.get("action", "")), user=request.user)
+        if isinstance(answer, str):
+            return Response({"status": answer})
+        return self.job_accepted(answer)
 
     @extend_schema(request=None, responses={200: inline_serializer("Confirmed", {"status": serializers.CharField()})})
     @action(detail=True, methods=["post"], url_path="confirm-rebooted")

@@ -28,7 +28,8 @@ from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput, PortalError
 from core.events import event_record
-from core.models import Severity
+from core.jobs import JobRun, job_create
+from core.models import Job, Severity
 from inventory import bmc
 from inventory.choices import HostStatus
 from inventory.models import Host
@@ -125,26 +126,44 @@ def hosts_fence_due(*, now=None) -> list[Host]:
 
 
 FENCE_ACTIONS = ("status", "start", "stop", "restart")
+# These wait for the BMC to report the machine off (up to POWER_OFF_WAIT_SECONDS
+# each try): jobs, never inside a request.
+FENCE_JOB_ACTIONS = ("stop", "restart")
 
 
-def host_fence_command(*, host: Host, action: str, user) -> str:
-    """hosts/<id>/fence/ (API.md): the host's power status, or start, stop or
-    restart it through its BMC; returns the power status afterwards. A stop
-    (and a restart) confirmed off tells the VMs' side, as a fence does."""
+def host_fence_command(*, host: Host, action: str, user) -> str | Job:
+    """hosts/<id>/fence/ (API.md): the host's power status now, or power it on
+    now (both bounded by the BMC's timeout); stop and restart are a job (a
+    restart is a fence). Returns the power status, or the job."""
     if action not in FENCE_ACTIONS:
         raise InvalidInput(f"Unknown action {action!r}: one of {', '.join(FENCE_ACTIONS)}.")
-    if action == "restart":
-        host_fence(host=host, user=user)
-    elif action != "status":
+    if action in FENCE_JOB_ACTIONS:
+        if not (host.pm_enabled and host.pm_address):
+            raise Conflict(f"Host {host.name} has no power management enabled.")
+        title = f"{'Restart (fence)' if action == 'restart' else 'Power off'} host {host.name} through its BMC"
+        return job_create(title=title, task="host.fence", steps=[title], target=host, user=user, task_args=(action,))
+    settings_ = host_power_settings(host)
+    with bmc_errors():
+        if action == "start":
+            bmc.power_action(settings_, "on")
+        status = bmc.power_status(settings_)
+    if action == "start":
+        event_record(code="host.power_start", target=host, user=user, severity=Severity.WARNING,
+                     message=f"Host {host.name} was powered on through its BMC by {user}.")
+    return status
+
+
+def host_fence_run(run: JobRun, action: str) -> None:
+    host = Host.objects.get(pk=run.job.target_id)
+    user = run.job.user
+    with run.step(run.job.steps[0]["name"]):
+        if action == "restart":
+            host_fence(host=host, user=user)
+            return
         settings_ = host_power_settings(host)
         with bmc_errors():
-            bmc.power_action(settings_, "on" if action == "start" else "off")
-            if action == "stop":
-                _wait_for(settings_, "off")
-        event_record(code=f"host.power_{action}", target=host, user=user, severity=Severity.WARNING,
-                     message=f"Host {host.name} was powered {'on' if action == 'start' else 'off'} through its BMC "
-                             f"by {user}.")
-        if action == "stop":
-            _host_is_dead(host, f"host {host.name} was powered off through its BMC by {user}")
-    with bmc_errors():
-        return bmc.power_status(host_power_settings(host))
+            bmc.power_action(settings_, "off")
+            _wait_for(settings_, "off")
+        event_record(code="host.power_stop", target=host, user=user, severity=Severity.WARNING,
+                     message=f"Host {host.name} was powered off through its BMC by {user}.")
+        _host_is_dead(host, f"host {host.name} was powered off through its BMC by {user}")

@@ -10,11 +10,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from core.models import Event, Job
+from core.models import Event, Job, JobStatus
 from core.secrets import encrypt_secret
 from inventory.choices import HostStatus
 from inventory.models import Host
 from inventory.services.fencing import hosts_fence_due
+from tests.support.jobs import run_job
 from tests.vms.factories import vm_world
 from tests.vms.test_maintenance import running
 from vms.choices import VmStatus
@@ -89,7 +90,11 @@ def test_the_fence_api_reads_and_commands_the_power(lost, api, bmc):
     world, host = lost
     assert api.post(f"/api/v1/hosts/{host.pk}/fence/", {"action": "status"}, format="json").json() == {"status": "on"}
     assert api.post(f"/api/v1/hosts/{host.pk}/fence/", {"action": "explode"}, format="json").status_code == 400
-    assert api.post(f"/api/v1/hosts/{host.pk}/fence/", {"action": "stop"}, format="json").json() == {"status": "off"}
+    stop = api.post(f"/api/v1/hosts/{host.pk}/fence/", {"action": "stop"}, format="json")
+    assert stop.status_code == 202  # it waits for the BMC to report the power off: a job, not the request
+    assert run_job(Job.objects.get(pk=stop.json()["job"]["id"])).status == JobStatus.SUCCEEDED
+    assert bmc.power_state() == "off"
     assert Vm.objects.get(name="plain").status == VmStatus.DOWN
+    assert api.post(f"/api/v1/hosts/{host.pk}/fence/", {"action": "start"}, format="json").json() == {"status": "on"}
     up = Host.objects.get(pk=world["hosts"][1].pk)
     assert api.post(f"/api/v1/hosts/{up.pk}/confirm-rebooted/").status_code == 409

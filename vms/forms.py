@@ -522,7 +522,7 @@ class EditForm(forms.Form):
 class MigrateForm(forms.Form):
     """Live-migrate a running VM: the one declaration of the action's inputs
     (vms.api.serializers.MigrateSerializer is made from it); the dialog shows
-    every host's verdict beside it (vms.services.migration.vm_migration_choice)."""
+    every host's verdict beside it (vms.services.migration.migration_destinations)."""
 
     host = forms.ModelChoiceField(queryset=Host.objects.none(), required=False, label="Destination",
                                   empty_label="Any host: the scheduler chooses")

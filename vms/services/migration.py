@@ -15,7 +15,7 @@ with an event giving libvirt's reason.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from django.db import transaction
 
@@ -43,18 +43,10 @@ SLOT_POLL_SECONDS = 1.0
 WAIT_STEP = "Wait for a migration slot"
 
 
-@dataclass(frozen=True)
-class MigrationChoice:
-    """What the Migrate dialog shows before the admin confirms."""
-
-    placement: Placement  # every other host's verdict, best first
-    policy: str
-
-
-def vm_migration_choice(*, vm: Vm, host: Host | None = None) -> MigrationChoice:
-    """The scheduler's verdict on every other host of the cluster (the VM's
-    own host is left out: a VM cannot migrate onto itself)."""
-    return MigrationChoice(_placement(vm, host), vm.cluster.migration_policy)
+def migration_destinations(*, vm: Vm) -> Placement:
+    """The Migrate dialog's table: the scheduler's verdict on every host of
+    the cluster, the VM's own host refused (a VM cannot migrate onto itself)."""
+    return _placement(vm, None)
 
 
 def vm_migrate(*, vm: Vm, user, host: Host | None = None, policy: str | None = None) -> Job:

@@ -12,7 +12,7 @@ from vms import selectors
 from vms.forms import MigrateForm, migrate_arguments
 from vms.models import Vm
 from vms.permissions import vm_may, vm_require
-from vms.services.migration import MIGRATABLE, vm_migrate, vm_migration_choice
+from vms.services.migration import MIGRATABLE, migration_destinations, vm_migrate
 from vms.views.jobs import refused, started
 
 
@@ -38,7 +38,7 @@ def vm_migrate_page(request, pk: int):
         else:
             started(request, job)
             return redirect("vms:vm-detail", vm.pk)
-    placement = vm_migration_choice(vm=vm).placement
+    placement = migration_destinations(vm=vm)
     rows = [{**reason, "chosen": reason["passed"] and reason["host"] == placement.host_id}
             for reason in placement.as_dict()["reasons"]]
     return render(request, "vms/vm_migrate.html", {

@@ -19,9 +19,9 @@ from dataclasses import dataclass, replace
 
 from vms.scheduler import ClusterRules, HostCandidate, Placement, VmDemand, place
 
-# At most this many migrations leave a host at once (oVirt's default, DOMAIN.md);
+# At most this many migrations leave a host, and as many arrive, at once (oVirt's default, DOMAIN.md);
 # the evacuation runs the others after them.
-MAX_OUTGOING_MIGRATIONS = 2
+MAX_MIGRATIONS_PER_HOST = 2
 # libvirt's bandwidth when neither the cluster nor the link says (oVirt's 52 MiB/s).
 DEFAULT_MIGRATION_BANDWIDTH_MIB_S = 52
 # What a migration costs beyond copying memory once: setting up the
@@ -143,10 +143,10 @@ def host_with_vm(host: HostCandidate, vm: VmDemand) -> HostCandidate:
 
 
 def _estimated_seconds(memories_mb: Sequence[int], bandwidth_mib_s: float) -> float:
-    """How long the moves take, MAX_OUTGOING_MIGRATIONS at a time, each copying
+    """How long the moves take, MAX_MIGRATIONS_PER_HOST at a time, each copying
     the VM's memory once at the bandwidth: the longest first onto whichever
     lane frees first, and the plan ends with the busiest lane."""
-    lanes = [0.0] * MAX_OUTGOING_MIGRATIONS
+    lanes = [0.0] * MAX_MIGRATIONS_PER_HOST
     for memory in sorted(memories_mb, reverse=True):
         heapq.heappush(lanes, heapq.heappop(lanes) + memory / bandwidth_mib_s + MIGRATION_OVERHEAD_SECONDS)
     return round(max(lanes), 1)

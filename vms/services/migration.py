@@ -28,7 +28,7 @@ from hypervisor.migration import MigrationAborted, MigrationProgress, migrate_do
 from inventory.choices import StorageType
 from inventory.models import Host
 from vms.choices import Optimization, VmStatus
-from vms.evacuation import MAX_OUTGOING_MIGRATIONS, bandwidth_mib_s
+from vms.evacuation import MAX_MIGRATIONS_PER_HOST, bandwidth_mib_s
 from vms.migration_policy import MIGRATION_POLICIES, migration_options
 from vms.models import Vm
 from vms.scheduler import Placement
@@ -37,8 +37,6 @@ from vms.services.placement import cluster_lock, demand_of, placement_for, place
 from vms.services.status import vm_claim, vm_set_status
 
 MIGRATABLE = (VmStatus.UP,)
-# Per host, in each direction (oVirt's default; the same figure plans evacuations).
-MAX_MIGRATIONS_PER_HOST = MAX_OUTGOING_MIGRATIONS
 SLOT_POLL_SECONDS = 1.0
 WAIT_STEP = "Wait for a migration slot"
 
